@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import { FileSystemStorage } from 'nestjs-downloadview';
+
+export const SAMPLE_STORAGES = Symbol('SAMPLE_STORAGES');
+
+export interface SampleStorages {
+  lighttpd: FileSystemStorage;
+  decorated: FileSystemStorage;
+  private: FileSystemStorage;
+  unmatched: FileSystemStorage;
+}
+
+export function createStorages(root: string): SampleStorages {
+  return {
+    lighttpd: new FileSystemStorage({ location: join(root, 'lighttpd'), baseUrl: '/media/lighttpd/' }),
+    decorated: new FileSystemStorage({ location: join(root, 'decorated'), baseUrl: '/media/decorated/' }),
+    private: new FileSystemStorage({ location: join(root, 'private') }),
+    unmatched: new FileSystemStorage({ location: join(root, 'unmatched'), baseUrl: '/media/unmatched/' }),
+  };
+}

@@ -1,0 +1,38 @@
+import type { BackendRuleOptions } from '../download.interfaces.js';
+
+/** What a backend is told about one delegated download. */
+export interface DelegatedDownload {
+  /** `destinationDir` joined with the file's path below the rule's source (decoded, `/`-separated). */
+  destination: string;
+  /** The request's `Range` header, for backends that serve ranges themselves (X-Sendfile2). */
+  range?: string;
+  /** The file's size, where known (needed to resolve a `Range`). */
+  size?: number;
+  /** The matching rule's backend options. */
+  options: BackendRuleOptions;
+}
+
+/** Headers (and optionally a status) that hand a download over to the proxy. */
+export interface DelegationHeaders {
+  headers: Record<string, string>;
+  /** e.g. 206 for X-Sendfile2 ranges; default 200. */
+  status?: number;
+}
+
+/**
+ * A proxy backend: how one server is told to send a file.
+ * Adding a proxy means adding one file implementing this interface.
+ */
+export interface DownloadBackend {
+  /** Name used in options (`backend: 'nginx'`). */
+  readonly name: string;
+  /** The response header the proxy consumes; also what `X-Sendfile-Type` names in `auto` mode. */
+  readonly header: string;
+  /** `path`: `destinationDir` is an absolute directory on the proxy's disk. `uri`: an internal URI. */
+  readonly destinationKind: 'path' | 'uri';
+  /**
+   * The headers for a download, or `undefined` when this server cannot be given that name
+   * (then Node serves the file itself rather than sending a header the server would misread).
+   */
+  delegate(download: DelegatedDownload): DelegationHeaders | undefined;
+}

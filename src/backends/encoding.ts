@@ -1,0 +1,14 @@
+/**
+ * Percent-encodes each segment of a `/`-separated path, keeping the slashes. lighttpd URL-decodes
+ * X-Sendfile and nginx reads X-Accel-Redirect as a URI, so `%`, `#`, `?`, spaces and non-ASCII must
+ * go out encoded. No library does exactly this (encodeURI leaves `#`/`?`, encodeURIComponent
+ * encodes `/`), hence this one line.
+ */
+export function encodePathSegments(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/');
+}
+
+/** True when a decoded path holds a character no proxy header may carry (control characters). */
+export function hasControlCharacters(value: string): boolean {
+  return /[\u0000-\u001f\u007f]/.test(value);
+}

@@ -1,0 +1,17 @@
+import { apacheBackend } from './apache.backend.js';
+import { caddyBackend } from './caddy.backend.js';
+import type { DownloadBackend } from './download-backend.interface.js';
+import { lighttpdLegacyBackend } from './lighttpd-legacy.backend.js';
+import { lighttpdBackend } from './lighttpd.backend.js';
+import { nginxBackend } from './nginx.backend.js';
+
+export * from './download-backend.interface.js';
+
+/** The backends selectable by name. */
+export const BUILT_IN_BACKENDS: ReadonlyMap<string, DownloadBackend> = new Map(
+  [lighttpdBackend, lighttpdLegacyBackend, nginxBackend, apacheBackend, caddyBackend].map(
+    (backend) => [backend.name, backend],
+  ),
+);
+
+export { apacheBackend, caddyBackend, lighttpdBackend, lighttpdLegacyBackend, nginxBackend };

@@ -1,0 +1,10 @@
+import type { DownloadBackend } from './download-backend.interface.js';
+import { encodePathSegments } from './encoding.js';
+
+/** lighttpd ≥ 1.4.40 (mod_proxy, mod_fastcgi): `X-Sendfile`, which lighttpd URL-decodes. */
+export const lighttpdBackend: DownloadBackend = {
+  name: 'lighttpd',
+  header: 'X-Sendfile',
+  destinationKind: 'path',
+  delegate: ({ destination }) => ({ headers: { 'X-Sendfile': encodePathSegments(destination) } }),
+};

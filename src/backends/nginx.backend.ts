@@ -1,0 +1,25 @@
+import type { BackendRuleOptions } from '../download.interfaces.js';
+import type { DownloadBackend } from './download-backend.interface.js';
+import { encodePathSegments } from './encoding.js';
+
+function accelOptions(options: BackendRuleOptions): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (options.charset !== undefined) headers['X-Accel-Charset'] = options.charset;
+  if (options.buffering !== undefined) {
+    headers['X-Accel-Buffering'] =
+      options.buffering === true || options.buffering === 'yes' ? 'yes' : 'no';
+  }
+  if (options.expires !== undefined) headers['X-Accel-Expires'] = String(options.expires);
+  if (options.limitRate !== undefined) headers['X-Accel-Limit-Rate'] = String(options.limitRate);
+  return headers;
+}
+
+/** nginx: `X-Accel-Redirect: <internal URI>`, plus the X-Accel-* options of the rule. */
+export const nginxBackend: DownloadBackend = {
+  name: 'nginx',
+  header: 'X-Accel-Redirect',
+  destinationKind: 'uri',
+  delegate: ({ destination, options }) => ({
+    headers: { 'X-Accel-Redirect': encodePathSegments(destination), ...accelOptions(options) },
+  }),
+};

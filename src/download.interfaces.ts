@@ -1,0 +1,56 @@
+import type { DownloadBackend } from './backends/download-backend.interface.js';
+
+/**
+ * When a matching rule is turned into a proxy header.
+ * - `always`: whenever a rule matches (django-downloadview's behaviour).
+ * - `auto`: only when a trusted proxy announces, with `X-Sendfile-Type`, that it consumes the header.
+ * - `off`: never; Node serves every file itself.
+ */
+export type DownloadMode = 'always' | 'auto' | 'off';
+
+/** A backend by name (`'lighttpd'`, `'nginx'`, …) or a custom implementation. */
+export type BackendOption = string | DownloadBackend;
+
+/** Options some backends read from a rule (nginx's X-Accel-* headers). */
+export interface BackendRuleOptions {
+  /** nginx: `X-Accel-Charset`. */
+  charset?: string;
+  /** nginx: `X-Accel-Buffering` (`true`/`'yes'`, `false`/`'no'`). */
+  buffering?: boolean | 'yes' | 'no';
+  /** nginx: `X-Accel-Expires` (seconds, or `'off'`). */
+  expires?: number | 'off';
+  /** nginx: `X-Accel-Limit-Rate` (bytes per second, or `'off'`). */
+  limitRate?: number | 'off';
+}
+
+/** One optimisation rule: which files (by public URL or path) the proxy serves, and from where. */
+export interface DownloadRule extends BackendRuleOptions {
+  /** Prefix of the file's public URL, e.g. `/media/`. */
+  sourceUrl?: string;
+  /** Absolute directory the file's path must lie in. */
+  sourceDir?: string;
+  /** Where the proxy finds the same files: a directory (lighttpd, apache) or an internal URI (nginx). */
+  destinationDir: string;
+  /** Overrides the module's backend for this rule. */
+  backend?: BackendOption;
+  /** Overrides the module's mode for this rule. */
+  mode?: DownloadMode;
+}
+
+export interface DownloadModuleOptions {
+  /** Default backend for rules that name none. Default `'lighttpd'`. */
+  backend?: BackendOption;
+  /** Tried in order; the first match wins. */
+  rules?: DownloadRule[];
+  /** `global` (default): every route is converted; `decorated`: only routes with `@XSendfile()`. */
+  scope?: 'global' | 'decorated';
+  /** Default `'always'`; the environment variable `DOWNLOADVIEW_MODE` overrides it. */
+  mode?: DownloadMode;
+  /** Addresses or CIDR blocks whose `X-Sendfile-Type` is believed in `auto` mode. Default: loopback. */
+  trustedProxies?: string[];
+  /** Let storages and rules follow symlinks whose target lies outside their root. Default false. */
+  allowSymlinksOutside?: boolean;
+}
+
+/** What `@XSendfile()` takes: a route rule (its `destinationDir` optional when only `mode`/`backend` change), or false. */
+export type XSendfileOptions = Partial<DownloadRule> | false | undefined;

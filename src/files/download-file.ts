@@ -1,0 +1,150 @@
+import { NotFoundException, StreamableFile } from '@nestjs/common';
+import { createReadStream, statSync, type Stats } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { Readable } from 'node:stream';
+import { buildContentDisposition, guessContentType } from './content-headers.js';
+
+export interface DownloadFileOptions {
+  /** The name the client saves the file as. Default: the file's own base name. */
+  name?: string;
+  /** `Content-Disposition: attachment` (default) or, with `false`, `inline`. */
+  attachment?: boolean;
+  /** Shorthand for `attachment: false`. */
+  inline?: boolean;
+  /** Default: guessed from the name with mime-types. */
+  contentType?: string;
+}
+
+interface FileSource {
+  path?: string;
+  url?: string;
+  remoteUrl?: string;
+  buffer?: Buffer;
+  stats?: Stats;
+}
+
+/**
+ * Something every StreamableFile accepts, standing in for the stream until it is needed: a
+ * DownloadFile opens its file only when Nest sends it (see getStream()), so a response the proxy
+ * serves never opens it at all.
+ */
+const DEFERRED_STREAM = { pipe() {}, on() {} } as unknown as Readable;
+
+function notFound(): NotFoundException {
+  // Never the path: it may reach the client.
+  return new NotFoundException('File not found');
+}
+
+/** Stats a file for download: a missing path, or one that is not a regular file, is a 404. */
+export function statForDownload(path: string): Stats {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    throw notFound();
+  }
+  if (!stats.isFile()) throw notFound();
+  return stats;
+}
+
+/**
+ * A file to download: a file on disk (with a path, and a public URL when it comes from a storage),
+ * a remote file (URL only, for nginx), or a virtual in-memory file, which is never delegated.
+ * It is a StreamableFile, so Nest sends it as one wherever this module is not in the way.
+ */
+export class DownloadFile extends StreamableFile {
+  /** The name the client saves the file as. */
+  readonly name: string;
+  /** Absolute path on disk, for files on disk. */
+  readonly path?: string;
+  /** Public URL (a storage's `baseUrl` + name), matched against `sourceUrl` rules. */
+  readonly url?: string;
+  /** For remote files: where nginx fetches the file from. */
+  readonly remoteUrl?: string;
+  readonly size?: number;
+  readonly modifiedAt?: Date;
+  /** The file's stats when it was checked (files on disk). */
+  readonly stats?: Stats;
+  readonly contentType: string;
+  readonly attachment: boolean;
+  /** Content of a virtual file. */
+  readonly buffer?: Buffer;
+  #stream?: Readable;
+  #released = false;
+
+  protected constructor(source: FileSource, options: DownloadFileOptions, fallbackName: string) {
+    super((source.buffer ?? DEFERRED_STREAM) as Readable);
+    this.path = source.path;
+    this.url = source.url;
+    this.remoteUrl = source.remoteUrl;
+    this.buffer = source.buffer;
+    this.size = source.buffer?.length ?? source.stats?.size;
+    this.modifiedAt = source.stats?.mtime;
+    this.stats = source.stats;
+    this.name = options.name ?? fallbackName;
+    this.attachment = options.inline ? false : (options.attachment ?? true);
+    this.contentType = options.contentType ?? guessContentType(this.name);
+    if (source.buffer) this.#stream = super.getStream();
+  }
+
+  /** A file on disk. A missing file is a `NotFoundException` (404). */
+  static fromPath(path: string, options: DownloadFileOptions = {}): DownloadFile {
+    const absolute = resolve(path);
+    return DownloadFile.onDisk(absolute, statForDownload(absolute), undefined, options);
+  }
+
+  /** @internal A file on disk already checked by a storage. */
+  static onDisk(path: string, stats: Stats, url: string | undefined, options: DownloadFileOptions = {}): DownloadFile {
+    return new DownloadFile({ path, stats, url }, options, basename(path));
+  }
+
+  /** A virtual file held in memory. It is always served by Node, never by the proxy. */
+  static fromBuffer(content: Buffer | Uint8Array | string, options: DownloadFileOptions & { name: string }): DownloadFile {
+    const buffer = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
+    return new DownloadFile({ buffer }, options, options.name);
+  }
+
+  /**
+   * A file at a remote HTTP(S) URL, which nginx fetches through an internal proxy location
+   * (django-downloadview's "HTTP files with nginx"). Match it with a `sourceUrl` rule.
+   */
+  static fromUrl(url: string, options: DownloadFileOptions = {}): DownloadFile {
+    const parsed = new URL(url);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new TypeError(`DownloadFile.fromUrl takes an http(s) URL, got ${parsed.protocol}`);
+    }
+    const name = decodeURIComponent(parsed.pathname.split('/').pop() || 'download');
+    return new DownloadFile({ url: parsed.href, remoteUrl: parsed.href }, options, name);
+  }
+
+  /** Whether this file lives in memory (never delegated to a proxy). */
+  get isVirtual(): boolean {
+    return this.buffer !== undefined;
+  }
+
+  /** The Content-Disposition header for this file. */
+  get disposition(): string {
+    return buildContentDisposition(this.name, this.attachment);
+  }
+
+  /** Opens the file (once) when Nest sends it; after `release()`, an empty stream instead. */
+  override getStream(): Readable {
+    if (!this.#stream) {
+      this.#stream = this.#released || !this.path
+        ? Readable.from([])
+        : createReadStream(this.path);
+      this.#stream.on('error', () => {});
+    }
+    return this.#stream;
+  }
+
+  /** Tells the file it will not be sent (a proxy serves it), so it never opens a descriptor. */
+  release(): void {
+    this.#released = true;
+    this.#stream?.destroy();
+  }
+
+  override getHeaders() {
+    return { type: this.contentType, disposition: this.disposition, length: this.size };
+  }
+}

@@ -1,0 +1,27 @@
+export { DownloadModule } from './download.module.js';
+export { DOWNLOAD_MODULE_OPTIONS } from './download.module-definition.js';
+export { XSENDFILE_METADATA, SENDFILE_TYPE_HEADER } from './download.constants.js';
+export type {
+  BackendOption,
+  BackendRuleOptions,
+  DownloadMode,
+  DownloadModuleOptions,
+  DownloadRule,
+  XSendfileOptions,
+} from './download.interfaces.js';
+export { XSendfile } from './decorators/xsendfile.decorator.js';
+export { DownloadFile, type DownloadFileOptions } from './files/download-file.js';
+export { FileSystemStorage, type FileSystemStorageOptions } from './storage/file-system.storage.js';
+export { DownloadInterceptor } from './interceptors/download.interceptor.js';
+export { DownloadConfigError } from './config/download-config.error.js';
+export {
+  BUILT_IN_BACKENDS,
+  apacheBackend,
+  caddyBackend,
+  lighttpdBackend,
+  lighttpdLegacyBackend,
+  nginxBackend,
+  type DelegatedDownload,
+  type DelegationHeaders,
+  type DownloadBackend,
+} from './backends/index.js';

@@ -1,0 +1,135 @@
+import {
+  Inject,
+  Injectable,
+  StreamableFile,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
+import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { ReadStream, realpathSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { map, type Observable } from 'rxjs';
+import type { CompiledOptions } from '../config/compile-options.js';
+import { COMPILED_DOWNLOAD_OPTIONS, XSENDFILE_METADATA } from '../download.constants.js';
+import type { XSendfileOptions } from '../download.interfaces.js';
+import { buildContentDisposition, guessContentType } from '../files/content-headers.js';
+import { DownloadFile, statForDownload } from '../files/download-file.js';
+import { matchRule, type FileIdentity, type RuleMatch } from '../matching/match-rule.js';
+import { serveDownload } from '../serving/serve-download.js';
+import { serveRemote } from '../serving/serve-remote.js';
+import { isInside } from '../storage/path-safety.js';
+import { proxyWillConsume, type IncomingLike } from './proxy-detection.js';
+import { buildRoutePlan, type RoutePlan } from './route-plan.js';
+
+const EMPTY = new Uint8Array(0);
+
+/** The file a plain `StreamableFile` reads, when it reads a whole file from a path. */
+function plainFileIdentity(file: StreamableFile): FileIdentity | undefined {
+  const stream = file.getStream();
+  if (!(stream instanceof ReadStream) || typeof stream.path !== 'string') return undefined;
+  const { start, end } = stream as ReadStream & { start?: number; end?: number };
+  if ((start ?? 0) !== 0 || (end !== undefined && end !== Infinity)) return undefined;
+  return { path: resolve(stream.path) };
+}
+
+/**
+ * Turns `StreamableFile` responses into proxy delegations (empty body + the backend's header) when a
+ * rule matches, and serves the other `DownloadFile`s from Node with full HTTP semantics.
+ */
+@Injectable()
+export class DownloadInterceptor implements NestInterceptor {
+  readonly #plans = new WeakMap<Function, RoutePlan>();
+
+  constructor(
+    @Inject(COMPILED_DOWNLOAD_OPTIONS) private readonly options: CompiledOptions,
+    private readonly reflector: Reflector,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    if (context.getType() !== 'http') return next.handle();
+    const plan = this.#planFor(context);
+    return next.handle().pipe(
+      map((value) => (value instanceof StreamableFile ? this.#respond(value, plan, context) : value)),
+    );
+  }
+
+  #planFor(context: ExecutionContext): RoutePlan {
+    const handler = context.getHandler();
+    let plan = this.#plans.get(handler);
+    if (!plan) {
+      const metadata = this.reflector.getAllAndOverride<XSendfileOptions | true | undefined>(
+        XSENDFILE_METADATA,
+        [handler, context.getClass()],
+      );
+      const where = `@XSendfile on ${context.getClass().name}.${handler.name}`;
+      plan = buildRoutePlan(metadata, this.options, where);
+      this.#plans.set(handler, plan);
+    }
+    return plan;
+  }
+
+  #respond(file: StreamableFile, plan: RoutePlan, context: ExecutionContext): unknown {
+    const http = context.switchToHttp();
+    const request = http.getRequest<IncomingLike & { method?: string }>();
+    const response = http.getResponse();
+    const isDownloadFile = file instanceof DownloadFile;
+    if (plan.convert && !(isDownloadFile && file.isVirtual)) {
+      const identity = isDownloadFile ? { url: file.url, path: file.path } : plainFileIdentity(file);
+      const match = identity && matchRule(plan.rules, identity);
+      if (match && this.#shouldDelegate(match, request)) {
+        const delegated = this.#delegate(file, identity, match, request, response);
+        if (delegated) return delegated;
+      }
+    }
+    if (!isDownloadFile) return file;
+    if (file.remoteUrl && !file.path) return serveRemote(file);
+    return serveDownload(file, request, (name, value) => this.adapterHost.httpAdapter.setHeader(response, name, value));
+  }
+
+  #shouldDelegate(match: RuleMatch, request: IncomingLike): boolean {
+    const { mode, backend } = match.rule as RuleMatch['rule'] & { mode: string };
+    if (mode === 'always') return true;
+    return mode === 'auto' && proxyWillConsume(request, backend, this.options.trustedProxies);
+  }
+
+  #delegate(file: StreamableFile, identity: FileIdentity, match: RuleMatch, request: IncomingLike, response: unknown): StreamableFile | Response | undefined {
+    const isDownloadFile = file instanceof DownloadFile;
+    // Matched by path: the real path must lie below sourceDir too, or a symlink would let the
+    // proxy serve a file outside it. This also turns a missing file into a 404.
+    let size = isDownloadFile ? file.size : undefined;
+    if (match.rule.sourceDir && identity.path && (!isDownloadFile || !file.url || !match.rule.sourceUrl)) {
+      if (!isDownloadFile) size = statForDownload(identity.path).size;
+      if (!this.options.allowSymlinksOutside && !isInside(match.rule.sourceDir, realpathSync.native(identity.path) + '/')) {
+        return undefined;
+      }
+    }
+    const range = request.headers.range;
+    const delegation = match.rule.backend.delegate({
+      destination: match.destination,
+      range: typeof range === 'string' ? range : undefined,
+      size,
+      options: match.rule.backendOptions,
+    });
+    if (!delegation) return undefined;
+
+    const type = isDownloadFile ? file.contentType : (file.options.type ?? guessContentType(basename(identity.path ?? '')));
+    const disposition = isDownloadFile
+      ? file.disposition
+      : (file.options.disposition ?? buildContentDisposition(basename(identity.path ?? 'download'), true));
+    // The proxy serves the bytes: the file is never opened, a plain stream is closed now.
+    if (isDownloadFile) file.release();
+    else file.getStream().destroy();
+
+    if (delegation.status && delegation.status !== 200) {
+      const headers = new Headers(delegation.headers);
+      headers.set('Content-Type', type);
+      headers.set('Content-Disposition', Array.isArray(disposition) ? disposition.join(', ') : disposition);
+      return new Response(null, { status: delegation.status, headers });
+    }
+    const adapter = this.adapterHost.httpAdapter;
+    for (const name in delegation.headers) adapter.setHeader(response, name, delegation.headers[name]);
+    return new StreamableFile(EMPTY, { type, disposition, length: 0 });
+  }
+}

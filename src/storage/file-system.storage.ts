@@ -1,0 +1,81 @@
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { writeFile, mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { DownloadFile, statForDownload, type DownloadFileOptions } from '../files/download-file.js';
+import { encodePathSegments } from '../backends/encoding.js';
+import { realRoot, resolveInside } from './path-safety.js';
+
+export interface FileSystemStorageOptions {
+  /** Directory the files live in. */
+  location: string;
+  /** Public URL prefix of the files, e.g. `/media/` (what `sourceUrl` rules match). */
+  baseUrl?: string;
+  /** Serve files through symlinks that point outside `location`. Default false. */
+  allowSymlinksOutside?: boolean;
+}
+
+/**
+ * Files below a directory, each with a path and a public URL — like Django's FileSystemStorage.
+ * Names come from clients, so every method refuses names that leave `location`.
+ */
+export class FileSystemStorage {
+  readonly location: string;
+  readonly baseUrl: string;
+  readonly #realLocation: string;
+  readonly #allowSymlinksOutside: boolean;
+
+  constructor(options: FileSystemStorageOptions) {
+    if (!options || typeof options.location !== 'string' || options.location === '') {
+      throw new TypeError('FileSystemStorage: "location" is required');
+    }
+    this.location = resolve(options.location);
+    const baseUrl = options.baseUrl ?? '/';
+    this.baseUrl = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
+    this.#realLocation = realRoot(this.location);
+    this.#allowSymlinksOutside = options.allowSymlinksOutside ?? false;
+  }
+
+  /** Absolute path of a file. */
+  path(name: string): string {
+    return resolveInside(this.location, name, this.#realLocation, true);
+  }
+
+  /** Public URL of a file (`baseUrl` + percent-encoded name). */
+  url(name: string): string {
+    this.path(name);
+    return this.baseUrl + encodePathSegments(name);
+  }
+
+  exists(name: string): boolean {
+    try {
+      return statSync(this.#checkedPath(name)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /** A DownloadFile for a name. A missing file is a 404, a name that leaves `location` a 400. */
+  download(name: string, options: DownloadFileOptions = {}): DownloadFile {
+    const path = this.#checkedPath(name);
+    return DownloadFile.onDisk(path, statForDownload(path), this.url(name), options);
+  }
+
+  async save(name: string, data: string | Uint8Array): Promise<string> {
+    const path = this.path(name);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, data);
+    return name;
+  }
+
+  /** Synchronous `save()`, for fixtures and start-up code. */
+  saveSync(name: string, data: string | Uint8Array): string {
+    const path = this.path(name);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, data);
+    return name;
+  }
+
+  #checkedPath(name: string): string {
+    return resolveInside(this.location, name, this.#realLocation, this.#allowSymlinksOutside);
+  }
+}
