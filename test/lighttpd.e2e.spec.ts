@@ -1,0 +1,85 @@
+import type { INestApplication } from '@nestjs/common';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startLighttpd } from './support/lighttpd.js';
+import { startSampleApp, type SampleApp } from './support/sample-app.js';
+import { fetchBytes, fileSha256, sha256, writeBinaryFile, type RunningServer } from './support/servers.js';
+
+// Through a real lighttpd (Debian's package): the client must get the file's exact bytes.
+describe('end to end through lighttpd (X-Sendfile)', () => {
+  let sample: SampleApp;
+  let app: INestApplication;
+  let lighttpd: RunningServer;
+  let base: string;
+  const binaryName = 'random-1MiB.bin';
+  const oddName = 'rapport été 100%41 #1 ?x=y.bin';
+
+  beforeAll(async () => {
+    sample = await startSampleApp();
+    app = sample.app;
+    writeBinaryFile(join(sample.root, 'lighttpd', binaryName), 1024 * 1024);
+    writeBinaryFile(join(sample.root, 'lighttpd', oddName), 200_000, 7);
+    await app.listen(0, '127.0.0.1');
+    const appPort = (app.getHttpServer().address() as { port: number }).port;
+    lighttpd = await startLighttpd({ appPort, docroots: [sample.root] });
+    base = `http://127.0.0.1:${lighttpd.port}`;
+  });
+  afterAll(async () => {
+    await lighttpd?.stop();
+    await sample?.close();
+  });
+
+  it('serves a 1 MiB binary file byte for byte, with the app headers and no X-Sendfile', async () => {
+    const res = await fetchBytes(`${base}/lighttpd/files/${binaryName}`);
+    expect(res.status).toBe(200);
+    expect(res.body.length).toBe(1024 * 1024);
+    expect(sha256(res.body)).toBe(fileSha256(join(sample.root, 'lighttpd', binaryName)));
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(res.headers.get('content-disposition')).toBe(`attachment; filename=${binaryName}`);
+    expect(res.headers.get('x-sendfile')).toBeNull();
+  });
+
+  it('serves a file whose name has non-ASCII, %, #, ? and spaces', async () => {
+    const res = await fetchBytes(`${base}/lighttpd/files/${encodeURIComponent(oddName)}`);
+    expect(res.status).toBe(200);
+    expect(sha256(res.body)).toBe(fileSha256(join(sample.root, 'lighttpd', oddName)));
+    expect(res.headers.get('content-disposition')).toContain(`filename*=UTF-8''${encodeURIComponent(oddName).replace(/'/g, '%27')}`);
+    expect(res.headers.get('x-sendfile')).toBeNull();
+  });
+
+  it.each([
+    ['optimized-by-middleware', 'lighttpd'],
+    ['optimized-by-decorator', 'decorated'],
+    ['by-path', 'private'],
+    ['plain-stream', 'private'],
+  ])('%s: the proxy sends the file', async (route, dir) => {
+    const res = await fetchBytes(`${base}/lighttpd/${route}`);
+    expect(res.status).toBe(200);
+    expect(res.body.toString()).toBe(readFileSync(join(sample.root, dir, 'hello-world.txt'), 'utf8'));
+    expect(res.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename=hello-world.txt');
+    expect(res.headers.get('x-sendfile')).toBeNull();
+  });
+
+  it('the virtual and unmatched routes come from Node intact', async () => {
+    const virtual = await fetchBytes(`${base}/lighttpd/virtual`);
+    expect(virtual.body.toString()).toBe('Hello virtual world!\n');
+    expect(virtual.headers.get('content-disposition')).toBe('attachment; filename=hello-virtual.txt');
+    const unmatched = await fetchBytes(`${base}/lighttpd/unmatched`);
+    expect(unmatched.body.toString()).toBe('Hello world!\n');
+    expect(unmatched.headers.get('x-sendfile')).toBeNull();
+  });
+
+  it('lighttpd serves ranges of a delegated file', async () => {
+    const res = await fetchBytes(`${base}/lighttpd/files/${binaryName}`, { headers: { Range: 'bytes=1000-1999' } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-range')).toBe(`bytes 1000-1999/${1024 * 1024}`);
+    expect(sha256(res.body)).toBe(sha256(readFileSync(join(sample.root, 'lighttpd', binaryName)).subarray(1000, 2000)));
+  });
+
+  it('a missing file is a 404 from the app', async () => {
+    const res = await fetchBytes(`${base}/lighttpd/files/nope.bin`);
+    expect(res.status).toBe(404);
+    expect(res.body.toString()).not.toContain(sample.root);
+  });
+});
