@@ -64,7 +64,8 @@ function rejectUnknownKeys(value: object, known: string[], where: string): void 
   for (const key of Object.keys(value)) {
     if (known.includes(key)) continue;
     const closest = known.reduce((best, k) => (distance(key, k) < distance(key, best) ? k : best));
-    const hint = distance(key, closest) <= 3 ? ` (did you mean "${closest}"?)` : '';
+    const close = distance(key, closest) <= 3 || key.startsWith(closest) || closest.startsWith(key);
+    const hint = close ? ` (did you mean "${closest}"?)` : '';
     throw new DownloadConfigError(where, key, `is not a known option${hint}`);
   }
 }

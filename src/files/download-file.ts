@@ -71,6 +71,7 @@ export class DownloadFile extends StreamableFile {
   readonly buffer?: Buffer;
   #stream?: Readable;
   #released = false;
+  #opened = false;
 
   protected constructor(source: FileSource, options: DownloadFileOptions, fallbackName: string) {
     super((source.buffer ?? DEFERRED_STREAM) as Readable);
@@ -130,12 +131,16 @@ export class DownloadFile extends StreamableFile {
   /** Opens the file (once) when Nest sends it; after `release()`, an empty stream instead. */
   override getStream(): Readable {
     if (!this.#stream) {
-      this.#stream = this.#released || !this.path
-        ? Readable.from([])
-        : createReadStream(this.path);
+      this.#opened = !this.#released && this.path !== undefined;
+      this.#stream = this.#opened ? createReadStream(this.path!) : Readable.from([]);
       this.#stream.on('error', () => {});
     }
     return this.#stream;
+  }
+
+  /** Whether the file on disk has been opened (a delegated download never is). */
+  get opened(): boolean {
+    return this.#opened;
   }
 
   /** Tells the file it will not be sent (a proxy serves it), so it never opens a descriptor. */

@@ -1,0 +1,161 @@
+import 'reflect-metadata';
+import { Controller, Get, Module, StreamableFile } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { createReadStream, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import request from 'supertest';
+import { DownloadConfigError, DownloadFile, DownloadModule, XSendfile, type DownloadModuleOptions } from 'nestjs-downloadview';
+import { assertXSendfile } from 'nestjs-downloadview/testing';
+
+const dir = mkdtempSync(join(tmpdir(), 'downloadview-config-'));
+writeFileSync(join(dir, 'a.txt'), 'A\n');
+const openDescriptors = () => readdirSync('/proc/self/fd').length;
+
+let lastStream: ReturnType<typeof createReadStream> | undefined;
+const returnedFiles: DownloadFile[] = [];
+
+@Controller()
+class FilesController {
+  @Get('plain')
+  plain() {
+    lastStream = createReadStream(join(dir, 'a.txt'));
+    return new StreamableFile(lastStream);
+  }
+
+  @Get('buffer')
+  buffer() {
+    return new StreamableFile(Buffer.from('in memory'));
+  }
+
+  @Get('decorated')
+  @XSendfile()
+  decorated() {
+    const file = DownloadFile.fromPath(join(dir, 'a.txt'));
+    returnedFiles.push(file);
+    return file;
+  }
+
+  @Get('inline')
+  inline() {
+    return DownloadFile.fromPath(join(dir, 'a.txt'), { inline: true, name: 'Résumé.txt', contentType: 'text/x-custom' });
+  }
+
+  @Get('json')
+  json() {
+    return { ok: true };
+  }
+}
+
+async function appWith(options: DownloadModuleOptions) {
+  const moduleRef = await Test.createTestingModule({
+    imports: [DownloadModule.forRoot(options)],
+    controllers: [FilesController],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: false });
+  await app.init();
+  return app;
+}
+
+const rule = { sourceDir: dir, destinationDir: '/srv/files' };
+
+describe('DownloadModule configuration', () => {
+  it('converts a plain createReadStream StreamableFile and closes its descriptor', async () => {
+    const app = await appWith({ rules: [rule] });
+    const res = await request(app.getHttpServer()).get('/plain');
+    assertXSendfile(res, { filePath: '/srv/files/a.txt', basename: 'a.txt', contentType: 'text/plain; charset=utf-8' });
+    expect(lastStream!.destroyed).toBe(true);
+    await app.close();
+  });
+
+  it('opens no descriptor for a converted DownloadFile', async () => {
+    const app = await appWith({ rules: [rule] });
+    const server = request(app.getHttpServer());
+    await server.get('/decorated'); // warm up
+    const before = openDescriptors();
+    const results = await Promise.all(Array.from({ length: 50 }, () => server.get('/decorated')));
+    results.forEach((res) => assertXSendfile(res, { filePath: '/srv/files/a.txt' }));
+    expect(openDescriptors()).toBeLessThanOrEqual(before);
+    expect(returnedFiles.length).toBeGreaterThanOrEqual(50);
+    expect(returnedFiles.filter((file) => file.opened)).toEqual([]);
+    await app.close();
+  });
+
+  it('leaves a StreamableFile over a Buffer and non-file routes untouched', async () => {
+    const app = await appWith({ rules: [rule] });
+    const res = await request(app.getHttpServer()).get('/buffer');
+    expect(res.headers['x-sendfile']).toBeUndefined();
+    expect(res.body.toString()).toBe('in memory');
+    expect((await request(app.getHttpServer()).get('/json')).body).toEqual({ ok: true });
+    await app.close();
+  });
+
+  it('honours inline, a download name and a content type', async () => {
+    const app = await appWith({ rules: [rule] });
+    const res = await request(app.getHttpServer()).get('/inline');
+    assertXSendfile(res, { basename: 'Résumé.txt', contentType: 'text/x-custom', filePath: '/srv/files/a.txt' });
+    expect(res.headers['content-disposition']).toBe(`inline; filename="R?sum?.txt"; filename*=UTF-8''R%C3%A9sum%C3%A9.txt`);
+    await app.close();
+  });
+
+  it("scope 'decorated' converts only @XSendfile routes", async () => {
+    const app = await appWith({ rules: [rule], scope: 'decorated' });
+    assertXSendfile(await request(app.getHttpServer()).get('/decorated'), { filePath: '/srv/files/a.txt' });
+    const plain = await request(app.getHttpServer()).get('/plain');
+    expect(plain.headers['x-sendfile']).toBeUndefined();
+    expect(plain.body.toString()).toBe('A\n');
+    await app.close();
+  });
+
+  it('the first matching rule wins; sourceUrl is tried before sourceDir in each rule', async () => {
+    const app = await appWith({
+      rules: [
+        { sourceDir: join(dir, 'nothing-here'), destinationDir: '/never' },
+        { sourceDir: dir, destinationDir: '/first' },
+        { sourceDir: dir, destinationDir: '/second' },
+      ],
+    });
+    assertXSendfile(await request(app.getHttpServer()).get('/plain'), { filePath: '/first/a.txt' });
+    await app.close();
+  });
+
+  it('forRootAsync takes its options from a factory with injected providers', async () => {
+    @Module({ providers: [{ provide: 'DEST', useValue: '/from/factory' }], exports: ['DEST'] })
+    class ConfigModule {}
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        DownloadModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: ['DEST'],
+          useFactory: (dest: string) => ({ rules: [{ sourceDir: dir, destinationDir: dest }] }),
+        }),
+      ],
+      controllers: [FilesController],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    assertXSendfile(await request(app.getHttpServer()).get('/plain'), { filePath: '/from/factory/a.txt' });
+    await app.close();
+  });
+
+  describe('fails at startup, naming the rule and the field', () => {
+    const cases: [string, DownloadModuleOptions, RegExp][] = [
+      ['no source', { rules: [{ destinationDir: '/x' } as never] }, /rules\[0\]: "sourceUrl" or "sourceDir" is required/],
+      ['no destination', { rules: [rule, { sourceUrl: '/m/' } as never] }, /rules\[1\]: "destinationDir" is required/],
+      ['relative destination', { rules: [{ sourceUrl: '/m/', destinationDir: 'srv' }] }, /rules\[0\]: "destinationDir" must be an absolute directory for backend "lighttpd"/],
+      ['relative sourceDir', { rules: [{ sourceDir: 'media', destinationDir: '/srv' }] }, /rules\[0\]: "sourceDir" must be an absolute directory/],
+      ['unknown backend', { backend: 'varnish', rules: [] }, /"backend" names an unknown backend "varnish"/],
+      ['unknown rule backend', { rules: [{ ...rule, backend: 'iis' }] }, /rules\[0\]: "backend" names an unknown backend "iis"/],
+      ['unknown key', { rules: [{ ...rule, destinationDirectory: '/x' } as never] }, /rules\[0\]: "destinationDirectory" is not a known option \(did you mean "destinationDir"\?\)/],
+      ['unknown module key', { rule: [] } as never, /"rule" is not a known option \(did you mean "rules"\?\)/],
+      ['bad mode', { mode: 'sometimes' as never }, /"mode" must be one of always, auto, off/],
+      ['bad trusted proxy', { trustedProxies: ['localhost'] }, /"trustedProxies\[0\]" must be an IP address or CIDR block/],
+      ['CR in destination', { rules: [{ sourceUrl: '/m/', destinationDir: '/srv\r\nX-Evil: 1' }] }, /rules\[0\]: "destinationDir" must not contain control characters/],
+    ];
+    it.each(cases)('%s', async (_, options, message) => {
+      const attempt = appWith(options);
+      await expect(attempt).rejects.toThrow(DownloadConfigError);
+      await expect(appWith(options)).rejects.toThrow(message);
+    });
+  });
+});
