@@ -83,3 +83,57 @@ describe('end to end through lighttpd (X-Sendfile)', () => {
     expect(res.body.toString()).not.toContain(sample.root);
   });
 });
+
+describe("end to end through lighttpd, mode 'auto'", () => {
+  let sample: SampleApp;
+  let lighttpd: RunningServer;
+  let appBase: string;
+  let proxyBase: string;
+  const name = 'auto-2MiB.bin';
+
+  beforeAll(async () => {
+    sample = await startSampleApp({ mode: 'auto' });
+    writeBinaryFile(join(sample.root, 'lighttpd', name), 2 * 1024 * 1024, 3);
+    await sample.app.listen(0, '127.0.0.1');
+    const appPort = (sample.app.getHttpServer().address() as { port: number }).port;
+    lighttpd = await startLighttpd({ appPort, docroots: [sample.root], announce: true });
+    appBase = `http://127.0.0.1:${appPort}`;
+    proxyBase = `http://127.0.0.1:${lighttpd.port}`;
+  });
+  afterAll(async () => {
+    await lighttpd?.stop();
+    await sample?.close();
+  });
+  const onDisk = () => readFileSync(join(sample.root, 'lighttpd', name));
+
+  it('through lighttpd (which announces X-Sendfile) the proxy serves the bytes', async () => {
+    const res = await fetchBytes(`${proxyBase}/lighttpd/files/${name}`);
+    expect(res.status).toBe(200);
+    expect(sha256(res.body)).toBe(sha256(onDisk()));
+    expect(res.headers.get('x-sendfile')).toBeNull();
+    // lighttpd's own strong ETag, not Node's weak one: lighttpd read the file.
+    expect(res.headers.get('etag')).not.toMatch(/^W\//);
+  });
+
+  it('hit directly (no proxy), Node serves the whole file and never sends X-Sendfile', async () => {
+    const res = await fetchBytes(`${appBase}/lighttpd/files/${name}`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-sendfile')).toBeNull();
+    expect(res.headers.get('etag')).toMatch(/^W\//);
+    expect(sha256(res.body)).toBe(sha256(onDisk()));
+  });
+
+  it('hit directly, ranges are served by Node as 206 slices', async () => {
+    const res = await fetchBytes(`${appBase}/lighttpd/files/${name}`, { headers: { Range: 'bytes=65536-131071' } });
+    expect(res.status).toBe(206);
+    expect(res.headers.get('content-range')).toBe(`bytes 65536-131071/${2 * 1024 * 1024}`);
+    expect(sha256(res.body)).toBe(sha256(onDisk().subarray(65536, 131072)));
+    expect(res.headers.get('x-sendfile')).toBeNull();
+  });
+
+  it('through lighttpd, a range of a delegated file is a 206 slice', async () => {
+    const res = await fetchBytes(`${proxyBase}/lighttpd/files/${name}`, { headers: { Range: 'bytes=-1000' } });
+    expect(res.status).toBe(206);
+    expect(sha256(res.body)).toBe(sha256(onDisk().subarray(-1000)));
+  });
+});

@@ -66,6 +66,17 @@ export function serveDownload(
   request: ServedRequest,
   setHeader: (name: string, value: string) => void,
 ): DownloadFile | Response {
+  const answer = answerFor(file, request, setHeader);
+  // Answered by a Response: the file itself is never sent, so it must never open its descriptor.
+  if (answer !== file) file.release();
+  return answer;
+}
+
+function answerFor(
+  file: DownloadFile,
+  request: ServedRequest,
+  setHeader: (name: string, value: string) => void,
+): DownloadFile | Response {
   const size = file.size ?? 0;
   const { etag: tag, lastModified } = validators(file);
   const headers: Record<string, string> = {
