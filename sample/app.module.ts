@@ -1,6 +1,7 @@
-import { Module, type DynamicModule } from '@nestjs/common';
+import { Module, type DynamicModule, type Type } from '@nestjs/common';
 import { join } from 'node:path';
 import { DownloadModule, type DownloadModuleOptions } from 'nestjs-downloadview';
+import { ApacheController, NginxController } from './proxies.controller.js';
 import { DownloadsController } from './downloads.controller.js';
 import { mediaRoot } from './media.js';
 import { createStorages, SAMPLE_STORAGES } from './storages.js';
@@ -12,6 +13,9 @@ export function sampleDownloadOptions(root: string): DownloadModuleOptions {
     rules: [
       { sourceUrl: '/media/lighttpd/', destinationDir: join(root, 'lighttpd') },
       { sourceDir: join(root, 'private'), destinationDir: join(root, 'private') },
+      // nginx serves /nginx-optimized-by-middleware/ from the nginx folder (sample/nginx.conf)
+      { sourceUrl: '/media/nginx/', destinationDir: '/nginx-optimized-by-middleware/', backend: 'nginx' },
+      { sourceUrl: '/media/apache/', destinationDir: join(root, 'apache'), backend: 'apache' },
     ],
   };
 }
@@ -19,11 +23,11 @@ export function sampleDownloadOptions(root: string): DownloadModuleOptions {
 @Module({})
 export class AppModule {
   /** The sample app over a media folder, with module options that tests may override. */
-  static forRoot(root = mediaRoot(), overrides: Partial<DownloadModuleOptions> = {}): DynamicModule {
+  static forRoot(root = mediaRoot(), overrides: Partial<DownloadModuleOptions> = {}, controllers: Type[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [DownloadModule.forRoot({ ...sampleDownloadOptions(root), ...overrides })],
-      controllers: [DownloadsController],
+      controllers: [DownloadsController, NginxController, ApacheController, ...controllers],
       providers: [{ provide: SAMPLE_STORAGES, useValue: createStorages(root) }],
     };
   }

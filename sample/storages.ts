@@ -8,6 +8,8 @@ export interface SampleStorages {
   decorated: FileSystemStorage;
   private: FileSystemStorage;
   unmatched: FileSystemStorage;
+  nginx: FileSystemStorage;
+  apache: FileSystemStorage;
 }
 
 export function createStorages(root: string): SampleStorages {
@@ -16,5 +18,7 @@ export function createStorages(root: string): SampleStorages {
     decorated: new FileSystemStorage({ location: join(root, 'decorated'), baseUrl: '/media/decorated/' }),
     private: new FileSystemStorage({ location: join(root, 'private') }),
     unmatched: new FileSystemStorage({ location: join(root, 'unmatched'), baseUrl: '/media/unmatched/' }),
+    nginx: new FileSystemStorage({ location: join(root, 'nginx'), baseUrl: '/media/nginx/' }),
+    apache: new FileSystemStorage({ location: join(root, 'apache'), baseUrl: '/media/apache/' }),
   };
 }

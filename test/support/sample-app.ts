@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,12 +16,12 @@ export interface SampleApp {
  * The sample app over a fresh media folder. The sample's decorator reads the media root when its
  * module is first imported, so the folder is set in the environment before that import.
  */
-export async function startSampleApp(overrides: Partial<DownloadModuleOptions> = {}, root?: string): Promise<SampleApp> {
-  root ??= sharedMediaRoot();
+export async function startSampleApp(overrides: Partial<DownloadModuleOptions> = {}, controllers: Type[] = []): Promise<SampleApp> {
+  const root = sharedMediaRoot();
   const { AppModule } = await import('../../sample/app.module.js');
   const { seedMedia } = await import('../../sample/media.js');
   seedMedia(root);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(root, overrides)] }).compile();
+  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(root, overrides, controllers)] }).compile();
   const app = moduleRef.createNestApplication({ logger: process.env.TEST_LOG ? undefined : false });
   await app.init();
   return { app, root, close: () => app.close() };
