@@ -19,9 +19,11 @@ export {
   apacheBackend,
   caddyBackend,
   lighttpdBackend,
+  lighttpd2Backend,
   lighttpdLegacyBackend,
   nginxBackend,
   type DelegatedDownload,
   type DelegationHeaders,
   type DownloadBackend,
 } from './backends/index.js';
+export { createFastCgiGateway, type FastCgiGatewayOptions } from './fastcgi/fastcgi-gateway.js';

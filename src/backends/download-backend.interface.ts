@@ -6,6 +6,8 @@ export interface DelegatedDownload {
   destination: string;
   /** The request's `Range` header, for backends that serve ranges themselves (X-Sendfile2). */
   range?: string;
+  /** Whether the request made its range conditional (`If-Range`). */
+  conditionalRange?: boolean;
   /** The file's size, where known (needed to resolve a `Range`). */
   size?: number;
   /** The matching rule's backend options. */

@@ -109,6 +109,7 @@ export class DownloadInterceptor implements NestInterceptor {
     const delegation = match.rule.backend.delegate({
       destination: match.destination,
       range: typeof range === 'string' ? range : undefined,
+      conditionalRange: request.headers['if-range'] !== undefined,
       size,
       options: match.rule.backendOptions,
     });

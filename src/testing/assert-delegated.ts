@@ -90,6 +90,11 @@ export function assertXLighttpdSendfile(response: ResponseLike, expected: Delega
   assertDelegated(response, 'X-LIGHTTPD-send-file', expected, decodeUri);
 }
 
+/** lighttpd's `X-Sendfile2` (`<url-encoded path> <start>-<end>`): `filePath` is the decoded path. */
+export function assertXSendfile2(response: ResponseLike, expected: DelegationExpectation = {}): void {
+  assertDelegated(response, 'X-Sendfile2', expected, (value) => decodeURIComponent(value.replace(/ \d+-\d+(, .*)?$/, '')));
+}
+
 /** Asserts by backend name, for the matcher and for code that switches backends. */
 export function assertDelegatedDownload(response: ResponseLike, expected: DelegationExpectation & { backend?: string }): void {
   const { backend = 'lighttpd', ...rest } = expected;
@@ -99,6 +104,7 @@ export function assertDelegatedDownload(response: ResponseLike, expected: Delega
     nginx: assertXAccelRedirect,
     caddy: assertXAccelRedirect,
     'lighttpd-legacy': assertXLighttpdSendfile,
+    lighttpd2: assertXSendfile2,
   };
   const assertion = assertions[backend];
   if (!assertion) throw new TypeError(`assertDelegatedDownload: unknown backend "${backend}"`);

@@ -4,6 +4,7 @@ export {
   assertXAccelRedirect,
   assertXLighttpdSendfile,
   assertXSendfile,
+  assertXSendfile2,
   type DelegationExpectation,
   type ResponseLike,
 } from './assert-delegated.js';
