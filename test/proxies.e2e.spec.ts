@@ -53,6 +53,16 @@ describe('end to end through nginx (X-Accel-Redirect)', () => {
     expect(res.headers.get('x-accel-redirect')).toBeNull();
   });
 
+  it('the decorator options reach nginx (X-Accel-Buffering: no, X-Accel-Charset) and nginx eats them', async () => {
+    const appPort = (sample.app.getHttpServer().address() as { port: number }).port;
+    const direct = await fetchBytes(`http://127.0.0.1:${appPort}/nginx/optimized-by-decorator`);
+    expect(direct.headers.get('x-accel-buffering')).toBe('no');
+    expect(direct.headers.get('x-accel-charset')).toBe('utf-8');
+    const res = await fetchBytes(`${base}/nginx/optimized-by-decorator`);
+    expect(res.headers.get('x-accel-buffering')).toBeNull();
+    expect(res.body.toString()).toBe('Hello world!\n');
+  });
+
   it('a 1 MiB binary and a file with an awkward name arrive byte for byte', async () => {
     for (const name of ['random-1MiB.bin', oddName]) {
       const res = await fetchBytes(`${base}/nginx/files/${encodeURIComponent(name)}`);
@@ -171,5 +181,63 @@ describe('end to end through caddy (reverse_proxy + handle_response)', () => {
     const res = await fetchBytes(`${base}/lighttpd/files/random-1MiB.bin`, { headers: { Range: 'bytes=10-19' } });
     expect(res.status).toBe(206);
     expect(sha256(res.body)).toBe(sha256(readFileSync(join(sample.root, 'lighttpd', 'random-1MiB.bin')).subarray(10, 20)));
+  });
+});
+
+describe('end to end through nginx: remote files (DownloadFile.fromUrl)', () => {
+  let upstream: import('node:http').Server;
+  let sample: SampleApp;
+  let nginx: RunningServer;
+  let base: string;
+  let remoteBytes: Buffer;
+
+  beforeAll(async () => {
+    const { createServer } = await import('node:http');
+    const { Controller, Get } = await import('@nestjs/common');
+    const { DownloadFile } = await import('nestjs-downloadview');
+    const { freePort } = await import('./support/servers.js');
+    const remotePort = await freePort();
+    remoteBytes = Buffer.alloc(300_000, 'remote!');
+    // The "remote" file server (on loopback): it counts what it serves.
+    upstream = createServer((req, res) => {
+      if (req.url !== '/bucket/report%201.bin') return res.writeHead(404).end();
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': remoteBytes.length });
+      res.end(remoteBytes);
+    });
+    await new Promise<void>((resolve) => upstream.listen(remotePort, '127.0.0.1', resolve));
+    const remoteUrl = `http://127.0.0.1:${remotePort}/bucket/report%201.bin`;
+
+    @Controller('remote')
+    class RemoteController {
+      @Get()
+      remote() {
+        return DownloadFile.fromUrl(remoteUrl);
+      }
+    }
+    sample = await startSampleApp(
+      { rules: [{ sourceUrl: `http://127.0.0.1:${remotePort}/`, destinationDir: '/proxied/', backend: 'nginx' }] },
+      [RemoteController],
+    );
+    await sample.app.listen(0, '127.0.0.1');
+    const appPort = (sample.app.getHttpServer().address() as { port: number }).port;
+    nginx = await startNginx({ appPort, internal: { '/proxied/': `http://127.0.0.1:${remotePort}/` } });
+    base = `http://127.0.0.1:${nginx.port}`;
+  });
+  afterAll(async () => {
+    await nginx?.stop();
+    await sample?.close();
+    await new Promise((resolve) => upstream?.close(resolve));
+  });
+
+  it('the app names the remote file, nginx fetches and sends it', async () => {
+    const appPort = (sample.app.getHttpServer().address() as { port: number }).port;
+    const direct = await fetchBytes(`http://127.0.0.1:${appPort}/remote`);
+    expect(direct.headers.get('x-accel-redirect')).toBe('/proxied/bucket/report%201.bin');
+    expect(direct.body.length).toBe(0);
+    const res = await fetchBytes(`${base}/remote`);
+    expect(res.status).toBe(200);
+    expect(sha256(res.body)).toBe(sha256(remoteBytes));
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="report 1.bin"');
+    expect(res.headers.get('x-accel-redirect')).toBeNull();
   });
 });
