@@ -27,3 +27,6 @@ export {
   type DownloadBackend,
 } from './backends/index.js';
 export { createFastCgiGateway, type FastCgiGatewayOptions } from './fastcgi/fastcgi-gateway.js';
+export { SignedFileSystemStorage } from './storage/signed-file-system.storage.js';
+export { UrlSigner, SIGNATURE_PARAMETER, type UrlSignerOptions } from './signing/url-signer.js';
+export { SignatureRequired, SignatureGuard } from './decorators/signature-required.decorator.js';

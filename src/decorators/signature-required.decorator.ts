@@ -1,0 +1,33 @@
+import { ForbiddenException, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { SIGNATURE_PARAMETER, UrlSigner } from '../signing/url-signer.js';
+
+interface RequestLike {
+  originalUrl?: string;
+  url?: string;
+  raw?: { url?: string };
+}
+
+/** Verifies the `X-Signature` of the request's own URL path. */
+export class SignatureGuard implements CanActivate {
+  constructor(private readonly signer: UrlSigner) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<RequestLike>();
+    const url = request.originalUrl ?? request.raw?.url ?? request.url ?? '';
+    const [path, query = ''] = url.split('?', 2);
+    const values = new URLSearchParams(query).getAll(SIGNATURE_PARAMETER);
+    // Two signatures is someone guessing which one is checked.
+    const problem = values.length > 1 ? 'malformed' : this.signer.check(path, values[0]);
+    if (problem) throw new ForbiddenException(`Signature ${problem}`);
+    return true;
+  }
+}
+
+/**
+ * Answers 403 unless the request URL carries a valid, unexpired `X-Signature` made by the storage
+ * (or signer) given — django-downloadview's `signature_required`.
+ */
+export function SignatureRequired(source: UrlSigner | { signer: UrlSigner }): MethodDecorator & ClassDecorator {
+  const signer = source instanceof UrlSigner ? source : source.signer;
+  return UseGuards(new SignatureGuard(signer));
+}
