@@ -13,7 +13,7 @@ const odd = '/srv/files/rapport été 100%41 #1 ?x=y.pdf';
 
 describe('backends', () => {
   it('are selectable by name', () => {
-    expect([...BUILT_IN_BACKENDS.keys()].sort()).toEqual(['apache', 'caddy', 'lighttpd', 'lighttpd-legacy', 'nginx']);
+    expect([...BUILT_IN_BACKENDS.keys()].sort()).toEqual(['apache', 'caddy', 'lighttpd', 'lighttpd-legacy', 'lighttpd2', 'nginx']);
   });
 
   it('lighttpd percent-encodes each segment (lighttpd URL-decodes X-Sendfile)', () => {
@@ -85,5 +85,23 @@ describe('assertion helpers', () => {
     expect(() => assertDelegatedDownload(response({ 'x-sendfile': '/a' }, 500), { filePath: '/b', contentType: 'x/y' })).toThrow(
       /status: expected 200, got 500\n {2}contentType: expected "x\/y", got undefined\n {2}filePath: expected "\/b", got "\/a"/,
     );
+  });
+});
+
+describe('lighttpd2 (X-Sendfile2)', () => {
+  const delegate = (range?: string, conditionalRange = false, size = 1000) =>
+    BUILT_IN_BACKENDS.get('lighttpd2')!.delegate({ destination: '/srv/a b,c.bin', range, conditionalRange, size, options: {} });
+  it('names the whole file without a Range', () => {
+    expect(delegate()).toEqual({ headers: { 'X-Sendfile2': '/srv/a%20b%2Cc.bin 0-999' } });
+  });
+  it('names the slice and answers 206 with Content-Range for one range', () => {
+    expect(delegate('bytes=10-19')).toEqual({ status: 206, headers: { 'X-Sendfile2': '/srv/a%20b%2Cc.bin 10-19', 'Content-Range': 'bytes 10-19/1000' } });
+    expect(delegate('bytes=-10')!.headers['Content-Range']).toBe('bytes 990-999/1000');
+  });
+  it('leaves an unsatisfiable range, an unknown size or an If-Range to Node; several ranges get the whole file', () => {
+    expect(delegate('bytes=5000-')).toBeUndefined();
+    expect(delegate(undefined, false, 0)).toBeUndefined();
+    expect(delegate('bytes=1-2', true)).toEqual({ headers: { 'X-Sendfile2': '/srv/a%20b%2Cc.bin 0-999' } });
+    expect(delegate('bytes=0-1,500-600')).toEqual({ headers: { 'X-Sendfile2': '/srv/a%20b%2Cc.bin 0-999' } });
   });
 });

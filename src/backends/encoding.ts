@@ -5,7 +5,8 @@
  * encodes `/`), hence this one line.
  */
 export function encodePathSegments(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/');
+  // toWellFormed(): encodeURIComponent throws on a lone surrogate (matching refuses those anyway).
+  return path.toWellFormed().split('/').map(encodeURIComponent).join('/');
 }
 
 /** True when a decoded path holds a character no proxy header may carry (control characters). */

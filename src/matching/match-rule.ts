@@ -17,6 +17,7 @@ export interface RuleMatch {
 function isUnsafeRemainder(remainder: string): boolean {
   return (
     remainder === '' ||
+    !remainder.isWellFormed() || // a lone surrogate cannot be encoded for any header
     /[\u0000-\u001f\u007f\\]/.test(remainder) ||
     remainder.split('/').some((segment) => segment === '..' || segment === '.')
   );

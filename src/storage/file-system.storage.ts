@@ -1,6 +1,6 @@
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile, mkdir } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, relative, resolve, sep } from 'node:path';
 import { DownloadFile, statForDownload, type DownloadFileOptions } from '../files/download-file.js';
 import { encodePathSegments } from '../backends/encoding.js';
 import { realRoot, resolveInside } from './path-safety.js';
@@ -40,10 +40,13 @@ export class FileSystemStorage {
     return resolveInside(this.location, name, this.#realLocation, true);
   }
 
-  /** Public URL of a file (`baseUrl` + percent-encoded name). */
+  /** Public URL of a file (`baseUrl` + percent-encoded name, normalised: `a/./b` is `a/b`). */
   url(name: string): string {
-    this.path(name);
-    return this.baseUrl + encodePathSegments(name);
+    return this.#urlOf(this.path(name));
+  }
+
+  #urlOf(path: string): string {
+    return this.baseUrl + encodePathSegments(relative(this.location, path).split(sep).join('/'));
   }
 
   exists(name: string): boolean {
@@ -57,7 +60,7 @@ export class FileSystemStorage {
   /** A DownloadFile for a name. A missing file is a 404, a name that leaves `location` a 400. */
   download(name: string, options: DownloadFileOptions = {}): DownloadFile {
     const path = this.#checkedPath(name);
-    return DownloadFile.onDisk(path, statForDownload(path), this.url(name), options);
+    return DownloadFile.onDisk(path, statForDownload(path), this.#urlOf(path), options);
   }
 
   async save(name: string, data: string | Uint8Array): Promise<string> {

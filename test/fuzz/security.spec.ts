@@ -1,0 +1,194 @@
+import 'reflect-metadata';
+import { Controller, Get, HttpException, Param, type INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import fc from 'fast-check';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { validateHeaderValue } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, sep } from 'node:path';
+import request from 'supertest';
+import { BUILT_IN_BACKENDS, DownloadModule, FileSystemStorage, XSendfile } from 'nestjs-downloadview';
+import { compileOptions } from '../../src/config/compile-options.js';
+import { buildContentDisposition } from '../../src/files/content-headers.js';
+import { matchRule } from '../../src/matching/match-rule.js';
+
+// `npm run test:fuzz` runs 10,000 cases per property; the default run a smaller count.
+const numRuns = Number(process.env.FUZZ_RUNS ?? 300);
+const base = mkdtempSync(join(tmpdir(), 'downloadview-fuzz-'));
+const location = join(base, 'media');
+const outside = join(base, 'secret');
+mkdirSync(join(location, 'sub'), { recursive: true });
+mkdirSync(outside);
+writeFileSync(join(location, 'a.txt'), 'a');
+writeFileSync(join(location, 'sub', 'b.txt'), 'b');
+writeFileSync(join(outside, 'secret.txt'), 'secret');
+symlinkSync(join(outside, 'secret.txt'), join(location, 'escape.txt'));
+symlinkSync(outside, join(location, 'escape-dir'));
+symlinkSync(join(location, 'sub', 'b.txt'), join(location, 'inside-link.txt'));
+
+const storage = new FileSystemStorage({ location, baseUrl: '/media/' });
+
+/** Names an attacker would try, mixed with arbitrary unicode. */
+const hostileName = fc.oneof(
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.array(
+    fc.constantFrom('..', '.', '', '%2e%2e', '%2f', '..%2f', '\\', '..\\', '\u0000', '\r\n', 'a.txt', 'sub', 'escape.txt', 'escape-dir', '\u2024\u2024', '\uff0e\uff0e', '/', '//', '%00', 'secret.txt', '\ud800', '#', '?', ';'),
+    { maxLength: 6 },
+  ).map((parts) => parts.join('/')),
+  fc.string({ unit: 'grapheme', maxLength: 20 }).map((s) => `../${s}`),
+);
+
+function isInside(root: string, path: string): boolean {
+  return path === root || path.startsWith(root + sep);
+}
+
+describe('property: no name escapes the storage root', () => {
+  it('path() and download() either refuse with a 400/404 or stay inside the root', () => {
+    fc.assert(
+      fc.property(hostileName, (name) => {
+        for (const attempt of [() => storage.path(name), () => storage.download(name).path!]) {
+          try {
+            const path = attempt();
+            if (!isInside(location, path)) return false;
+          } catch (error) {
+            if (!(error instanceof HttpException) || ![400, 404].includes(error.getStatus())) return false;
+            if (JSON.stringify(error.getResponse()).includes(base)) return false;
+          }
+        }
+        return true;
+      }),
+      { numRuns },
+    );
+  });
+
+  it('symlinks leaving the root are refused; symlinks inside it work', () => {
+    expect(() => storage.download('escape.txt')).toThrow(/File not found/);
+    expect(() => storage.download('escape-dir/secret.txt')).toThrow(/File not found/);
+    expect(storage.download('inside-link.txt').size).toBe(1);
+    const lenient = new FileSystemStorage({ location, allowSymlinksOutside: true });
+    expect(lenient.download('escape.txt').size).toBe(6);
+  });
+});
+
+describe('property: delegation headers never leave destinationDir nor carry CR/LF', () => {
+  const { rules } = compileOptions({
+    rules: [
+      { sourceUrl: '/media/', destinationDir: '/srv/media/' },
+      { sourceDir: location, destinationDir: '/srv/files/' },
+    ],
+  });
+  const backends = [...BUILT_IN_BACKENDS.values()];
+
+  it('for any URL or path, a match stays below destinationDir, and every backend header is valid', () => {
+    fc.assert(
+      fc.property(hostileName, fc.boolean(), (name, byUrl) => {
+        const file = byUrl ? { url: `/media/${name}` } : { path: join(location, name) };
+        const match = matchRule(rules, file);
+        if (!match) return true;
+        const { destination, rule } = match;
+        if (!destination.startsWith(rule.destinationDir)) return false;
+        if (destination.split('/').some((segment) => segment === '..')) return false;
+        for (const backend of backends) {
+          const delegation = backend.delegate({ destination, options: {}, size: 10, range: 'bytes=0-1' });
+          for (const value of Object.values(delegation?.headers ?? {})) {
+            validateHeaderValue('X-Test', value); // throws on CR/LF/NUL or characters Node refuses
+            if (/[\r\n]/.test(value)) return false;
+          }
+        }
+        return true;
+      }),
+      { numRuns },
+    );
+  });
+
+  it('Content-Disposition is a valid header for any download name', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', minLength: 1, maxLength: 60 }), fc.boolean(), (name, attachment) => {
+        const value = buildContentDisposition(name, attachment);
+        validateHeaderValue('Content-Disposition', value);
+        return !/[\r\n]/.test(value);
+      }),
+      { numRuns },
+    );
+  });
+});
+
+@Controller('media')
+class MediaController {
+  @Get(':name')
+  file(@Param('name') name: string) {
+    return storage.download(name);
+  }
+}
+
+@Controller('node')
+class NodeServedController {
+  @Get()
+  @XSendfile(false)
+  file() {
+    return storage.download('sub/b.txt');
+  }
+}
+
+describe('property: no request makes a 500 or leaks a path', () => {
+  let app: INestApplication;
+  let http: ReturnType<typeof request>;
+  beforeAll(async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [DownloadModule.forRoot({ rules: [{ sourceUrl: '/media/', destinationDir: '/srv/media/' }] })],
+      controllers: [MediaController, NodeServedController],
+    }).compile();
+    app = moduleRef.createNestApplication({ logger: false });
+    await app.listen(0, '127.0.0.1');
+    http = request(app.getHttpServer());
+  });
+  afterAll(() => app.close());
+
+  it('any encoded name: 200 delegated inside /srv/media/, or 400/404, never a path in the answer', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileName, async (name) => {
+        let encoded: string;
+        try {
+          encoded = encodeURIComponent(name);
+        } catch {
+          encoded = name.replace(/[^A-Za-z0-9]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').slice(-2)}`);
+        }
+        const res = await http.get(`/media/${encoded}`);
+        if (![200, 400, 404].includes(res.status)) return false;
+        if (res.text?.includes(base)) return false;
+        const header = res.headers['x-sendfile'];
+        if (res.status === 200) {
+          return typeof header === 'string' && decodeURIComponent(header).startsWith('/srv/media/') && !decodeURIComponent(header).includes('..');
+        }
+        return header === undefined;
+      }),
+      { numRuns },
+    );
+  }, 300_000);
+
+  it('any Range / conditional request headers: a well-formed answer, never a 500', async () => {
+    const headerValue = fc.oneof(
+      fc.string({ maxLength: 30 }).filter((v) => !/[\r\n\u0000]/.test(v) && [...v].every((c) => c.charCodeAt(0) >= 32 && c.charCodeAt(0) < 127)),
+      fc.tuple(fc.nat(20), fc.nat(20)).map(([a, b]) => `bytes=${a}-${b}`),
+      fc.constantFrom('bytes=-5', 'bytes=0-0,2-3', 'bytes=5-', 'bytes=99-', 'W/"x"', '*', 'Thu, 01 Jan 1970 00:00:00 GMT'),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.constantFrom('range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'), headerValue), async (headers) => {
+        const res = await http.get('/node').set(headers);
+        if (![200, 206, 304, 412, 416].includes(res.status)) return false;
+        if (res.status === 206) return /^bytes \d+-\d+\/1$/.test(res.headers['content-range']) && res.text === 'b';
+        if (res.status === 200) return res.text === 'b';
+        return true;
+      }),
+      { numRuns },
+    );
+  }, 300_000);
+
+  it('percent-encoded traversal forms are refused', async () => {
+    for (const path of ['/media/..%2Fsecret%2Fsecret.txt', '/media/%2e%2e%2fsecret%2fsecret.txt', '/media/..%5Csecret.txt', '/media/a%00.txt', '/media/escape.txt', '/media/%2Fetc%2Fpasswd']) {
+      const res = await http.get(path);
+      expect([path, [400, 404].includes(res.status)]).toEqual([path, true]);
+      expect(res.headers['x-sendfile']).toBeUndefined();
+    }
+  });
+});
