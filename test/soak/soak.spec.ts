@@ -78,8 +78,8 @@ describe(`soak: ${COUNT} Node-served downloads (a third aborted) and ${COUNT} de
   it('leaves no descriptor open and grows RSS by less than 20 MiB', async () => {
     const pid = app.pid!;
     // Warm up both paths so lazy start-up allocations are not counted as growth.
-    await load(200, (i) => download(appPort, '/lighttpd/files/soak.bin', i % 3 === 0));
-    await load(200, () => download(lighttpd.port, '/lighttpd/files/soak.bin', false));
+    await load(1000, (i) => download(appPort, '/lighttpd/files/soak.bin', i % 3 === 0));
+    await load(1000, () => download(lighttpd.port, '/lighttpd/files/soak.bin', false));
     await collectGarbage(app);
     const start = { fds: fdCount(pid), rss: rssMiB(pid) };
 

@@ -1,0 +1,67 @@
+import 'reflect-metadata';
+import { Controller, Get, Injectable, Module, Param, StreamableFile, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import express from 'express';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { DownloadModule, FileSystemStorage } from 'nestjs-downloadview';
+
+/**
+ * The apps the benchmark compares, one per process (BENCH_APP):
+ * - `module`: Nest + DownloadModule (delegates /file/:name; /json is a plain route)
+ * - `identity`: Nest + an identity global interceptor (the floor of any global interceptor)
+ * - `bare`: Nest without any interceptor
+ * - `express`: Express `res.sendFile` (and /json)
+ * Every Nest variant also has /stream/:name, a plain StreamableFile that no rule matches.
+ */
+const root = process.env.BENCH_ROOT!;
+const port = Number(process.env.PORT);
+const storage = new FileSystemStorage({ location: root, baseUrl: '/media/' });
+
+@Controller()
+class BenchController {
+  @Get('json')
+  json() {
+    return { ok: true };
+  }
+
+  @Get('file/:name')
+  file(@Param('name') name: string) {
+    return storage.download(name);
+  }
+
+  @Get('stream/:name')
+  stream(@Param('name') name: string) {
+    return new StreamableFile(createReadStream(storage.path(name)));
+  }
+}
+
+@Injectable()
+class IdentityInterceptor implements NestInterceptor {
+  intercept(_context: ExecutionContext, next: CallHandler) {
+    return next.handle();
+  }
+}
+
+function moduleFor(kind: string) {
+  const imports = kind === 'module' ? [DownloadModule.forRoot({ rules: [{ sourceUrl: '/media/', destinationDir: root }] })] : [];
+  const providers = kind === 'identity' ? [{ provide: APP_INTERCEPTOR, useClass: IdentityInterceptor }] : [];
+  @Module({ imports, providers, controllers: [BenchController] })
+  class BenchModule {}
+  return BenchModule;
+}
+
+async function main(): Promise<void> {
+  const kind = process.env.BENCH_APP ?? 'module';
+  if (kind === 'express') {
+    const app = express();
+    app.get('/json', (_req, res) => res.json({ ok: true }));
+    app.get('/file/:name', (req, res) => res.sendFile(join(root, req.params.name)));
+    app.listen(port, '127.0.0.1');
+    return;
+  }
+  const app = await NestFactory.create(moduleFor(kind), { logger: false });
+  await app.listen(port, '127.0.0.1');
+}
+
+void main();

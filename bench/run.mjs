@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// `npm run bench`: side by side, on this machine, through a real lighttpd on loopback, with wrk.
+// Prints req/s, MB/s, Node CPU per 1,000 requests, and the ratios the project targets; writes
+// docs/benchmarks.md. Absolute figures are noisy here: compare the ratios of one run.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const DURATION = process.env.BENCH_DURATION ?? '5s';
+const WRK = ['-t1', '-c16', `-d${DURATION}`];
+const CLK_TCK = 100;
+const children = [];
+
+const freePort = () => new Promise((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+});
+const accepts = (port) => new Promise((resolve) => {
+  const c = connect(port, '127.0.0.1').once('connect', () => { c.destroy(); resolve(true); }).once('error', () => resolve(false));
+});
+async function waitFor(port) {
+  for (let i = 0; i < 200 && !(await accepts(port)); i++) await new Promise((r) => setTimeout(r, 50));
+}
+function start(command, args, env = {}) {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+};
+
+function wrk(url, pid) {
+  const before = pid ? cpuSeconds(pid) : 0;
+  const out = execFileSync('wrk', [...WRK, url], { encoding: 'utf8' });
+  const cpu = pid ? cpuSeconds(pid) - before : undefined;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+  const total = Number(/(\d+) requests in/.exec(out)[1]);
+  const [, amount, unit] = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out);
+  const mbps = Number(amount) * { B: 1e-6, KB: 1e-3, MB: 1, GB: 1e3 }[unit] * 1.048576;
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  if (errors) throw new Error(`${url}: ${errors[1]} error responses`);
+  return { rps, mbps, cpuPer1000: cpu === undefined ? undefined : (cpu / total) * 1000 };
+}
+
+function lighttpdConf(dir, port, docroot, appPort) {
+  const proxy = appPort
+    ? `proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${appPort}, "x-sendfile" => "enable", "x-sendfile-docroot" => ( "${docroot}/" ) ) ) )`
+    : '';
+  const file = join(dir, `lighttpd-${port}.conf`);
+  writeFileSync(file, `server.modules = ( "mod_proxy" )\nserver.document-root = "${docroot}"\nserver.bind = "127.0.0.1"\nserver.port = ${port}\nserver.errorlog = "${dir}/error-${port}.log"\nserver.stream-response-body = 2\n${proxy}\n`);
+  return file;
+}
+
+async function main() {
+  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'downloadview-bench-'));
+  const docroot = join(dir, 'files');
+  mkdirSync(docroot);
+  for (const [name, size] of [['1MiB.bin', 1 << 20], ['64MiB.bin', 64 << 20]]) {
+    writeFileSync(join(docroot, name), Buffer.alloc(size, 7));
+  }
+  const apps = {};
+  for (const kind of ['module', 'identity', 'bare', 'express']) {
+    const port = await freePort();
+    apps[kind] = { port, child: start('node', ['.bench-build/bench/app.js'], { BENCH_APP: kind, BENCH_ROOT: docroot, PORT: String(port) }) };
+  }
+  const staticPort = await freePort();
+  const delegatingPort = await freePort();
+  const streamingPort = await freePort();
+  start('lighttpd', ['-D', '-f', lighttpdConf(dir, staticPort, docroot)]);
+  start('lighttpd', ['-D', '-f', lighttpdConf(dir, delegatingPort, docroot, apps.module.port)]);
+  start('lighttpd', ['-D', '-f', lighttpdConf(dir, streamingPort, docroot, apps.bare.port)]);
+  for (const port of [staticPort, delegatingPort, streamingPort, ...Object.values(apps).map((a) => a.port)]) await waitFor(port);
+
+  const url = (port, path) => `http://127.0.0.1:${port}${path}`;
+  const results = {};
+  for (const file of ['1MiB.bin', '64MiB.bin']) {
+    results[file] = {
+      a: wrk(url(staticPort, `/${file}`)),
+      b: wrk(url(delegatingPort, `/file/${file}`), apps.module.child.pid),
+      cProxy: wrk(url(streamingPort, `/stream/${file}`), apps.bare.child.pid),
+      cDirect: wrk(url(apps.bare.port, `/stream/${file}`), apps.bare.child.pid),
+      nodeServed: wrk(url(apps.bare.port, `/file/${file}`), apps.bare.child.pid),
+      d: wrk(url(apps.express.port, `/file/${file}`), apps.express.child.pid),
+    };
+  }
+  // Node CPU per delegated download vs per 0-byte-ish JSON answer, both direct on the module app.
+  const delegatedDirect = wrk(url(apps.module.port, '/file/1MiB.bin'), apps.module.child.pid);
+  const json = {
+    module: wrk(url(apps.module.port, '/json'), apps.module.child.pid),
+    identity: wrk(url(apps.identity.port, '/json'), apps.identity.child.pid),
+    bare: wrk(url(apps.bare.port, '/json'), apps.bare.child.pid),
+  };
+
+  const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const lines = [];
+  lines.push(`| case | 1 MiB req/s | 1 MiB MB/s | 64 MiB req/s | 64 MiB MB/s | Node CPU s / 1,000 (1 MiB / 64 MiB) |`, '|---|---|---|---|---|---|');
+  const row = (label, key) => {
+    const [s, l] = [results['1MiB.bin'][key], results['64MiB.bin'][key]];
+    const cpu = s.cpuPer1000 === undefined ? '—' : `${f(s.cpuPer1000, 3)} / ${f(l.cpuPer1000, 2)}`;
+    lines.push(`| ${label} | ${f(s.rps)} | ${f(s.mbps)} | ${f(l.rps, 1)} | ${f(l.mbps)} | ${cpu} |`);
+  };
+  row('(a) lighttpd static (ceiling)', 'a');
+  row('(b) Nest + this module, X-Sendfile through lighttpd', 'b');
+  row('(c) Nest streaming (plain StreamableFile) through lighttpd', 'cProxy');
+  row('(c) Nest streaming (plain StreamableFile), direct', 'cDirect');
+  row('Nest, DownloadFile served by Node (no module), direct', 'nodeServed');
+  row('(d) Express res.sendFile, direct', 'd');
+  const ratio = (x, y) => f(x / y, 2);
+  const r1 = results['1MiB.bin'];
+  const r64 = results['64MiB.bin'];
+  lines.push('', '| ratio | 1 MiB | 64 MiB | target |', '|---|---|---|---|');
+  lines.push(`| b/a | ${ratio(r1.b.rps, r1.a.rps)} | ${ratio(r64.b.rps, r64.a.rps)} | 1 MiB ≥ 0.60, 64 MiB ≥ 0.95 |`);
+  lines.push(`| c/a (through lighttpd) | ${ratio(r1.cProxy.rps, r1.a.rps)} | ${ratio(r64.cProxy.rps, r64.a.rps)} | — |`);
+  lines.push(`| Node-served DownloadFile / Express sendFile | ${ratio(r1.nodeServed.rps, r1.d.rps)} | ${ratio(r64.nodeServed.rps, r64.d.rps)} | ≥ 1.0 |`);
+  lines.push('', '| per-request cost on the Node side | figure | target |', '|---|---|---|');
+  lines.push(`| JSON route req/s: no interceptor / identity interceptor / this module | ${f(json.bare.rps)} / ${f(json.identity.rps)} / ${f(json.module.rps)} | — |`);
+  lines.push(`| JSON route with the module / with an identity interceptor | ${ratio(json.module.rps, json.identity.rps)} | ≥ 0.98 |`);
+  lines.push(`| JSON route with the module / without any interceptor (overhead) | ${ratio(json.module.rps, json.bare.rps)} | ≥ 0.97 |`);
+  lines.push(`| Node CPU per delegated download / per JSON response (direct) | ${ratio(delegatedDirect.cpuPer1000, json.module.cpuPer1000)} (${f(delegatedDirect.cpuPer1000, 3)} s vs ${f(json.module.cpuPer1000, 3)} s per 1,000) | ≤ 1.2 |`);
+  const header = `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
+    `Node ${process.version}, lighttpd ${execFileSync('lighttpd', ['-v'], { encoding: 'utf8' }).match(/lighttpd\/([\d.]+)/)[1]}, wrk ${WRK.join(' ')}.`;
+  const report = `${header}\n\n${lines.join('\n')}\n`;
+  console.log(report);
+  if (process.env.BENCH_WRITE !== '0') {
+    writeFileSync('docs/benchmarks.md', `# Benchmarks\n\n\`npm run bench\` (bench/run.mjs) reproduces these: every case side by side in one run, on loopback.\nThe machine is noisy: compare ratios from one run, not absolute figures across runs.\n\n${report}`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main()
+  .catch((error) => { console.error(error); process.exitCode = 1; })
+  .finally(() => children.forEach((c) => c.kill()));
