@@ -5,6 +5,7 @@ export default {
   moduleNameMapper: {
     '^nestjs-downloadview$': '<rootDir>/src/index.ts',
     '^nestjs-downloadview/testing$': '<rootDir>/src/testing/index.ts',
+    '^nestjs-downloadview/health$': '<rootDir>/src/health/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
