@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { DownloadModule, type DownloadModuleOptions } from 'nestjs-downloadview';
 import { ApacheController, NginxController } from './proxies.controller.js';
 import { DownloadsController } from './downloads.controller.js';
+import { HealthController } from './health.controller.js';
+import { TerminusModule } from '@nestjs/terminus';
+import { DownloadHealthIndicator } from 'nestjs-downloadview/health';
 import { mediaRoot } from './media.js';
 import { createStorages, SAMPLE_STORAGES } from './storages.js';
 
@@ -26,9 +29,9 @@ export class AppModule {
   static forRoot(root = mediaRoot(), overrides: Partial<DownloadModuleOptions> = {}, controllers: Type[] = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [DownloadModule.forRoot({ ...sampleDownloadOptions(root), ...overrides })],
-      controllers: [DownloadsController, NginxController, ApacheController, ...controllers],
-      providers: [{ provide: SAMPLE_STORAGES, useValue: createStorages(root) }],
+      imports: [DownloadModule.forRoot({ ...sampleDownloadOptions(root), ...overrides }), TerminusModule],
+      controllers: [DownloadsController, NginxController, ApacheController, HealthController, ...controllers],
+      providers: [{ provide: SAMPLE_STORAGES, useValue: createStorages(root) }, DownloadHealthIndicator],
     };
   }
 }

@@ -137,3 +137,25 @@ describe("end to end through lighttpd, mode 'auto'", () => {
     expect(sha256(res.body)).toBe(sha256(onDisk().subarray(-1000)));
   });
 });
+
+describe('the sample /health route (terminus + DownloadHealthIndicator) through lighttpd', () => {
+  it('is up behind a working lighttpd', async () => {
+    const sample = await startSampleApp();
+    await sample.app.listen(0, '127.0.0.1');
+    const appPort = (sample.app.getHttpServer().address() as { port: number }).port;
+    const lighttpd = await startLighttpd({ appPort, docroots: [sample.root] });
+    process.env.PORT = String(appPort);
+    process.env.SAMPLE_PROXY_URL = `http://127.0.0.1:${lighttpd.port}`;
+    try {
+      const res = await fetchBytes(`http://127.0.0.1:${lighttpd.port}/health`);
+      const body = JSON.parse(res.body.toString());
+      expect(body.status).toBe('ok');
+      expect(body.info.download.steps.map((s: { ok: boolean }) => s.ok)).toEqual([true, true, true, true]);
+    } finally {
+      delete process.env.PORT;
+      delete process.env.SAMPLE_PROXY_URL;
+      await lighttpd.stop();
+      await sample.close();
+    }
+  });
+});
