@@ -1,13 +1,13 @@
 import request from 'supertest';
 import { join } from 'node:path';
 import { assertXSendfile } from 'nestjs-downloadview/testing';
-import { startSampleApp, type SampleApp } from './support/sample-app.js';
+import { PLATFORMS, startSampleApp, type SampleApp } from './support/sample-app.js';
 
 // django-downloadview's demo tests for lighttpd, and the other ways the sample returns files.
-describe('sample app (lighttpd backend)', () => {
+describe.each(PLATFORMS)('sample app (lighttpd backend) on %s', (platform) => {
   let sample: SampleApp;
   beforeAll(async () => {
-    sample = await startSampleApp();
+    sample = await startSampleApp({}, [], platform);
   });
   afterAll(() => sample.close());
   const get = (path: string) => request(sample.app.getHttpServer()).get(path);

@@ -1,5 +1,5 @@
-import { NotFoundException, StreamableFile } from '@nestjs/common';
-import { createReadStream, statSync, type Stats } from 'node:fs';
+import { ForbiddenException, NotFoundException, StreamableFile } from '@nestjs/common';
+import { createReadStream, openSync, statSync, type Stats } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { buildContentDisposition, guessContentType } from './content-headers.js';
@@ -141,6 +141,30 @@ export class DownloadFile extends StreamableFile {
   /** Whether the file on disk has been opened (a delegated download never is). */
   get opened(): boolean {
     return this.#opened;
+  }
+
+  /**
+   * Opens the file now, when Node is about to send it (the whole file, or `start`–`end`): a file
+   * that vanished or became unreadable since it was checked is a 404 / 403 here, through Nest's
+   * exception layer on any platform, rather than a stream error once the reply has begun.
+   * Without a range, the file's own stream is opened; with one, a new stream is returned.
+   */
+  openForSending(range?: { start: number; end: number }): Readable {
+    let fd: number;
+    try {
+      fd = openSync(this.path!, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') throw new ForbiddenException('File not readable');
+      throw notFound();
+    }
+    const stream = createReadStream(this.path!, { fd, ...range });
+    stream.on('error', () => {});
+    if (!range) {
+      this.#opened = true;
+      this.#stream = stream;
+    }
+    return stream;
   }
 
   /** Tells the file it will not be sent (a proxy serves it), so it never opens a descriptor. */

@@ -1,7 +1,6 @@
 import { Logger } from '@nestjs/common';
 import etag from 'etag';
 import fresh from 'fresh';
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import rangeParser from 'range-parser';
 import type { DownloadFile } from '../files/download-file.js';
@@ -49,9 +48,14 @@ function isRangeFresh(request: ServedRequest, tag: string, lastModified?: string
 
 function body(file: DownloadFile, start: number, end: number): ReadableStream | null {
   if (file.buffer) return new Blob([new Uint8Array(file.buffer.subarray(start, end + 1))]).stream();
-  const stream = createReadStream(file.path!, { start, end });
-  return Readable.toWeb(stream) as ReadableStream;
+  return Readable.toWeb(file.openForSending({ start, end })) as ReadableStream;
 }
+
+/**
+ * The body of a HEAD answer: empty, but a stream rather than null, so that every adapter keeps
+ * the Content-Length (Nest's Fastify adapter resets it to 0 for a Response without a body).
+ */
+const emptyBody = () => new ReadableStream({ start: (controller) => controller.close() });
 
 /**
  * Serves a DownloadFile from Node the way a static file server does: validators, conditional
@@ -109,14 +113,15 @@ function answerFor(
       const { start, end } = ranges[0];
       headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
       headers['Content-Length'] = String(end - start + 1);
-      return new Response(isHead ? null : body(file, start, end), { status: 206, headers });
+      return new Response(isHead ? emptyBody() : body(file, start, end), { status: 206, headers });
     }
   }
 
   if (isHead) {
     headers['Content-Length'] = String(size);
-    return new Response(null, { status: 200, headers });
+    return new Response(emptyBody(), { status: 200, headers });
   }
+  if (file.path) file.openForSending();
   setHeader('Accept-Ranges', 'bytes');
   setHeader('ETag', tag);
   if (lastModified) setHeader('Last-Modified', lastModified);
