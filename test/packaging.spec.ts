@@ -42,6 +42,7 @@ describe('the packed tarball', () => {
     expect(result.delegated).toEqual({ status: 200, xSendfile: '/srv/media/hello.txt', body: '' });
     expect(result.served).toEqual({ status: 200, body: 'in memory', disposition: 'attachment; filename=mem.txt' });
     expect(result.assertion).toBe('passed');
+    expect(result.ranged).toEqual(major === '12' ? { status: 206, body: 'mem' } : { status: 200, body: 'in memory' });
   };
 
   it('works in a fresh ESM NestJS 12 app', async () => {
