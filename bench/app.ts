@@ -9,6 +9,7 @@ import { DownloadModule, FileSystemStorage } from 'nestjs-downloadview';
 /**
  * The apps the benchmark compares, one per process (BENCH_APP):
  * - `module`: Nest + DownloadModule (delegates /file/:name; /json is a plain route)
+ * - `module-off`: the same with `mode: 'off'` (Node serves /file/:name with full HTTP semantics)
  * - `identity`: Nest + an identity global interceptor (the floor of any global interceptor)
  * - `bare`: Nest without any interceptor
  * - `express`: Express `res.sendFile` (and /json)
@@ -44,7 +45,8 @@ class IdentityInterceptor implements NestInterceptor {
 }
 
 function moduleFor(kind: string) {
-  const imports = kind === 'module' ? [DownloadModule.forRoot({ rules: [{ sourceUrl: '/media/', destinationDir: root }] })] : [];
+  const mode = kind === 'module-off' ? ('off' as const) : ('always' as const);
+  const imports = kind.startsWith('module') ? [DownloadModule.forRoot({ mode, rules: [{ sourceUrl: '/media/', destinationDir: root }] })] : [];
   const providers = kind === 'identity' ? [{ provide: APP_INTERCEPTOR, useClass: IdentityInterceptor }] : [];
   @Module({ imports, providers, controllers: [BenchController] })
   class BenchModule {}

@@ -64,7 +64,7 @@ async function main() {
     writeFileSync(join(docroot, name), Buffer.alloc(size, 7));
   }
   const apps = {};
-  for (const kind of ['module', 'identity', 'bare', 'express']) {
+  for (const kind of ['module', 'module-off', 'identity', 'bare', 'express']) {
     const port = await freePort();
     apps[kind] = { port, child: start('node', ['.bench-build/bench/app.js'], { BENCH_APP: kind, BENCH_ROOT: docroot, PORT: String(port) }) };
   }
@@ -84,7 +84,7 @@ async function main() {
       b: wrk(url(delegatingPort, `/file/${file}`), apps.module.child.pid),
       cProxy: wrk(url(streamingPort, `/stream/${file}`), apps.bare.child.pid),
       cDirect: wrk(url(apps.bare.port, `/stream/${file}`), apps.bare.child.pid),
-      nodeServed: wrk(url(apps.bare.port, `/file/${file}`), apps.bare.child.pid),
+      nodeServed: wrk(url(apps['module-off'].port, `/file/${file}`), apps['module-off'].child.pid),
       d: wrk(url(apps.express.port, `/file/${file}`), apps.express.child.pid),
     };
   }
@@ -108,7 +108,7 @@ async function main() {
   row('(b) Nest + this module, X-Sendfile through lighttpd', 'b');
   row('(c) Nest streaming (plain StreamableFile) through lighttpd', 'cProxy');
   row('(c) Nest streaming (plain StreamableFile), direct', 'cDirect');
-  row('Nest, DownloadFile served by Node (no module), direct', 'nodeServed');
+  row('Nest + this module, mode off: Node serves the DownloadFile, direct', 'nodeServed');
   row('(d) Express res.sendFile, direct', 'd');
   const ratio = (x, y) => f(x / y, 2);
   const r1 = results['1MiB.bin'];

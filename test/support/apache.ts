@@ -1,6 +1,6 @@
-import { chmodSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { startServer, type RunningServer } from './servers.js';
+import { chmodSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { startConfiguredServer, type RunningServer } from './servers.js';
 
 export interface ApacheOptions {
   appPort: number;
@@ -42,13 +42,12 @@ export function openUpForApache(folder: string): void {
 }
 
 export function startApache(options: ApacheOptions): Promise<RunningServer> {
-  return startServer({
+  return startConfiguredServer({
     name: 'apache',
     command: '/usr/sbin/apache2',
-    configure(dir, port) {
-      const file = join(dir, 'apache.conf');
-      writeFileSync(file, apacheConfig(dir, port, options));
-      return { args: ['-DFOREGROUND', '-f', file], check: ['-t', '-f', file], errorLog: join(dir, 'error.log') };
-    },
+    configFile: 'apache.conf',
+    config: (dir, port) => apacheConfig(dir, port, options),
+    args: (file) => ['-DFOREGROUND', '-f', file],
+    check: (file) => ['-t', '-f', file],
   });
 }

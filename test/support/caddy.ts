@@ -1,6 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startServer, type RunningServer } from './servers.js';
+import { startConfiguredServer, type RunningServer } from './servers.js';
 
 export interface CaddyOptions {
   appPort: number;
@@ -33,17 +31,12 @@ http://127.0.0.1:${port} {
 }
 
 export function startCaddy(options: CaddyOptions): Promise<RunningServer> {
-  return startServer({
+  return startConfiguredServer({
     name: 'caddy',
     command: '/usr/bin/caddy',
-    configure(dir, port) {
-      const file = join(dir, 'Caddyfile');
-      writeFileSync(file, caddyfile(port, options));
-      return {
-        args: ['run', '--config', file, '--adapter', 'caddyfile'],
-        check: ['validate', '--config', file, '--adapter', 'caddyfile'],
-        errorLog: join(dir, 'none.log'),
-      };
-    },
+    configFile: 'Caddyfile',
+    config: (_dir, port) => caddyfile(port, options),
+    args: (file) => ['run', '--config', file, '--adapter', 'caddyfile'],
+    check: (file) => ['validate', '--config', file, '--adapter', 'caddyfile'],
   });
 }

@@ -1,16 +1,13 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startServer, type RunningServer } from './servers.js';
+import { startConfiguredServer, type RunningServer } from './servers.js';
 
 /** lighttpd with mod_fastcgi in front of a FastCGI gateway: the only way it honours X-Sendfile2. */
 export function startLighttpdFastCgi(options: { fastcgiPort: number; docroots: string[] }): Promise<RunningServer> {
-  return startServer({
+  const docroots = options.docroots.map((d) => JSON.stringify(d.endsWith('/') ? d : `${d}/`)).join(', ');
+  return startConfiguredServer({
     name: 'lighttpd-fastcgi',
     command: '/usr/sbin/lighttpd',
-    configure(dir, port) {
-      const docroots = options.docroots.map((d) => JSON.stringify(d.endsWith('/') ? d : `${d}/`)).join(', ');
-      const file = join(dir, 'lighttpd.conf');
-      writeFileSync(file, `
+    configFile: 'lighttpd.conf',
+    config: (dir, port) => `
 server.modules = ( "mod_fastcgi" )
 server.document-root = "${dir}"
 server.bind = "127.0.0.1"
@@ -23,8 +20,8 @@ fastcgi.server = ( "/" => ( (
   "x-sendfile" => "enable",
   "x-sendfile-docroot" => ( ${docroots} )
 ) ) )
-`);
-      return { args: ['-D', '-f', file], check: ['-t', '-f', file], errorLog: join(dir, 'error.log') };
-    },
+`,
+    args: (file) => ['-D', '-f', file],
+    check: (file) => ['-t', '-f', file],
   });
 }

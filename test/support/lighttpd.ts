@@ -1,6 +1,4 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { startServer, type RunningServer } from './servers.js';
+import { startConfiguredServer, type RunningServer } from './servers.js';
 
 export interface LighttpdOptions {
   appPort: number;
@@ -33,13 +31,12 @@ proxy.server = ( "" => ( (
 }
 
 export function startLighttpd(options: LighttpdOptions): Promise<RunningServer> {
-  return startServer({
+  return startConfiguredServer({
     name: 'lighttpd',
     command: '/usr/sbin/lighttpd',
-    configure(dir, port) {
-      const file = join(dir, 'lighttpd.conf');
-      writeFileSync(file, lighttpdConfig(dir, port, options));
-      return { args: ['-D', '-f', file], check: ['-t', '-f', file], errorLog: join(dir, 'error.log') };
-    },
+    configFile: 'lighttpd.conf',
+    config: (dir, port) => lighttpdConfig(dir, port, options),
+    args: (file) => ['-D', '-f', file],
+    check: (file) => ['-t', '-f', file],
   });
 }

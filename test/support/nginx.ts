@@ -1,6 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, type RunningServer } from './servers.js';
+import { startConfiguredServer, type RunningServer } from './servers.js';
 
 export interface NginxOptions {
   appPort: number;
@@ -41,14 +41,13 @@ ${locations}
 }
 
 export function startNginx(options: NginxOptions): Promise<RunningServer> {
-  return startServer({
+  return startConfiguredServer({
     name: 'nginx',
     command: '/usr/sbin/nginx',
-    configure(dir, port) {
-      const file = join(dir, 'nginx.conf');
-      mkdirSync(join(dir, 'body'));
-      writeFileSync(file, nginxConfig(dir, port, options));
-      return { args: ['-c', file], check: ['-t', '-q', '-c', file], errorLog: join(dir, 'error.log') };
-    },
+    configFile: 'nginx.conf',
+    prepare: (dir) => mkdirSync(join(dir, 'body')),
+    config: (dir, port) => nginxConfig(dir, port, options),
+    args: (file) => ['-c', file],
+    check: (file) => ['-t', '-q', '-c', file],
   });
 }

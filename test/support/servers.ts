@@ -101,3 +101,25 @@ export async function fetchBytes(url: string, init: RequestInit = {}): Promise<{
   const res = await fetch(url, { redirect: 'manual', ...init });
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }
+
+/** A server run from one configuration file written into its folder (lighttpd, nginx, apache, caddy). */
+export function startConfiguredServer(spec: {
+  name: string;
+  command: string;
+  configFile: string;
+  config: (dir: string, port: number) => string;
+  args: (file: string) => string[];
+  check: (file: string) => string[];
+  prepare?: (dir: string) => void;
+}): Promise<RunningServer> {
+  return startServer({
+    name: spec.name,
+    command: spec.command,
+    configure(dir, port) {
+      const file = join(dir, spec.configFile);
+      spec.prepare?.(dir);
+      writeFileSync(file, spec.config(dir, port));
+      return { args: spec.args(file), check: spec.check(file), errorLog: join(dir, 'error.log') };
+    },
+  });
+}
