@@ -12,7 +12,7 @@ describe.each(PLATFORMS)('end to end through lighttpd (X-Sendfile) on %s', (plat
   let lighttpd: RunningServer;
   let base: string;
   const binaryName = 'random-1MiB.bin';
-  const oddName = 'rapport été 100%41 #1 ?x=y.bin';
+  const oddName = `rapport "été" l'an 100%41; #1 ?x=y.bin`;
 
   beforeAll(async () => {
     sample = await startSampleApp({}, [], platform);

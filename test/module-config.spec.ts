@@ -1,11 +1,12 @@
 import 'reflect-metadata';
-import { Controller, Get, Module, StreamableFile } from '@nestjs/common';
+import { Controller, Get, Logger, Module, StreamableFile } from '@nestjs/common';
+import { jest } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { createReadStream, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { DownloadConfigError, DownloadFile, DownloadModule, XSendfile, type DownloadModuleOptions } from 'nestjs-downloadview';
+import { DownloadConfigError, DownloadFile, DownloadModule, XSendfile, type DownloadBackend, type DownloadModuleOptions } from 'nestjs-downloadview';
 import { assertXSendfile } from 'nestjs-downloadview/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'downloadview-config-'));
@@ -136,6 +137,31 @@ describe('DownloadModule configuration', () => {
     await app.init();
     assertXSendfile(await request(app.getHttpServer()).get('/plain'), { filePath: '/from/factory/a.txt' });
     await app.close();
+  });
+
+  it('takes a custom backend object through the exported interface', async () => {
+    const custom: DownloadBackend = {
+      name: 'my-proxy',
+      header: 'X-My-Sendfile',
+      destinationKind: 'path',
+      delegate: ({ destination }) => ({ headers: { 'X-My-Sendfile': encodeURI(destination) } }),
+    };
+    const app = await appWith({ backend: custom, rules: [rule] });
+    const res = await request(app.getHttpServer()).get('/plain');
+    expect(res.headers['x-my-sendfile']).toBe('/srv/files/a.txt');
+    expect(res.body.length ?? 0).toBe(0);
+    await app.close();
+  });
+
+  it('warns at startup about a rule an earlier rule shadows', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const app = await appWith({ rules: [{ sourceDir: dir, destinationDir: '/a' }, { sourceDir: join(dir, 'sub'), destinationDir: '/b' }] });
+      expect(warn).toHaveBeenCalledWith('rules[1] overlaps rules[0], which comes first and matches all its files: rules[1] is never used');
+      await app.close();
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   describe('fails at startup, naming the rule and the field', () => {

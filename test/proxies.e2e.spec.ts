@@ -7,7 +7,7 @@ import { startSampleApp, type SampleApp } from './support/sample-app.js';
 import { fetchBytes, sha256, writeBinaryFile, type RunningServer } from './support/servers.js';
 
 const MiB = 1024 * 1024;
-const oddName = 'rapport été 100%41 #1 ?x=y.bin';
+const oddName = `rapport "été" l'an 100%41; #1 ?x=y.bin`;
 
 /** Starts the sample app with `overrides`, seeds test files, and a proxy in front of it. */
 async function chain(overrides: object, folder: string, proxy: (appPort: number, root: string) => Promise<RunningServer>) {
