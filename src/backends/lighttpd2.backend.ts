@@ -9,6 +9,11 @@ import { encodePathSegments } from './encoding.js';
  * backends only (see `createFastCgiGateway`). A file of unknown or zero size, an unsatisfiable range
  * (416) or a conditional range is left to Node; several ranges get the whole file, as Express does.
  */
+/** The path an `X-Sendfile2` value names (decoded), without its byte ranges. */
+export function xSendfile2Path(value: string): string {
+  return decodeURIComponent(value.replace(/ \d+-\d+(, .*)?$/, ''));
+}
+
 export const lighttpd2Backend: DownloadBackend = {
   name: 'lighttpd2',
   header: 'X-Sendfile2',

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { BlockList, isIP } from 'node:net';
 import { isAbsolute, resolve, sep } from 'node:path';
 import { BUILT_IN_BACKENDS, type DownloadBackend } from '../backends/index.js';
+import { hasControlCharacters } from '../backends/encoding.js';
 import type {
   BackendOption,
   BackendRuleOptions,
@@ -100,7 +101,7 @@ function checkMode(mode: unknown, where: string): DownloadMode | undefined {
 }
 
 function checkNoControlCharacters(value: string, where: string, field: string): void {
-  if (/[\u0000-\u001f\u007f]/.test(value)) {
+  if (hasControlCharacters(value)) {
     throw new DownloadConfigError(where, field, 'must not contain control characters');
   }
 }

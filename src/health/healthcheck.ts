@@ -1,18 +1,20 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
+import { xSendfile2Path } from '../backends/lighttpd2.backend.js';
 
 /** The headers a backend hands a download over with (lower case), and how each server reads them. */
 const DELEGATION_HEADERS: Record<string, (value: string) => string> = {
   'x-sendfile': (v) => safeDecode(v),
   'x-accel-redirect': (v) => safeDecode(v),
-  'x-sendfile2': (v) => safeDecode(v.replace(/ \d+-\d+(, .*)?$/, '')),
+  'x-sendfile2': (v) => safeDecode(v, xSendfile2Path),
   'x-lighttpd-send-file': (v) => safeDecode(v),
 };
 
-function safeDecode(value: string): string {
+/** Decodes a header the way its server reads it; a malformed value is shown as it came. */
+function safeDecode(value: string, decode: (value: string) => string = decodeURIComponent): string {
   try {
-    return decodeURIComponent(value);
+    return decode(value);
   } catch {
     return value;
   }

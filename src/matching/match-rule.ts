@@ -1,4 +1,5 @@
 import { sep } from 'node:path';
+import { hasControlCharacters } from '../backends/encoding.js';
 import type { CompiledRule } from '../config/compile-options.js';
 
 /** What rules are matched against. */
@@ -18,7 +19,8 @@ function isUnsafeRemainder(remainder: string): boolean {
   return (
     remainder === '' ||
     !remainder.isWellFormed() || // a lone surrogate cannot be encoded for any header
-    /[\u0000-\u001f\u007f\\]/.test(remainder) ||
+    hasControlCharacters(remainder) ||
+    remainder.includes('\\') ||
     remainder.split('/').some((segment) => segment === '..' || segment === '.')
   );
 }

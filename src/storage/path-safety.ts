@@ -1,6 +1,7 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { hasControlCharacters } from '../backends/encoding.js';
 
 /**
  * Why a name is refused, or undefined when it is a plain relative name. Checked on the name as
@@ -8,7 +9,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
  */
 export function unsafeNameReason(name: string): string | undefined {
   if (typeof name !== 'string' || name === '') return 'is empty';
-  if (/[\u0000-\u001f\u007f]/.test(name)) return 'contains a control character';
+  if (hasControlCharacters(name)) return 'contains a control character';
   if (name.includes('\\')) return 'contains a backslash';
   if (isAbsolute(name) || name.startsWith('/')) return 'is absolute';
   if (name.split('/').some((segment) => segment === '..')) return 'leaves its directory (..)';

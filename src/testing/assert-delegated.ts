@@ -1,5 +1,6 @@
 import { AssertionError } from 'node:assert';
 import { parse as parseDisposition } from 'content-disposition';
+import { xSendfile2Path } from '../backends/lighttpd2.backend.js';
 
 /** Anything with a status and headers: a supertest response, a fetch Response, an http.IncomingMessage. */
 export interface ResponseLike {
@@ -92,7 +93,7 @@ export function assertXLighttpdSendfile(response: ResponseLike, expected: Delega
 
 /** lighttpd's `X-Sendfile2` (`<url-encoded path> <start>-<end>`): `filePath` is the decoded path. */
 export function assertXSendfile2(response: ResponseLike, expected: DelegationExpectation = {}): void {
-  assertDelegated(response, 'X-Sendfile2', expected, (value) => decodeURIComponent(value.replace(/ \d+-\d+(, .*)?$/, '')));
+  assertDelegated(response, 'X-Sendfile2', expected, xSendfile2Path);
 }
 
 /** Asserts by backend name, for the matcher and for code that switches backends. */
