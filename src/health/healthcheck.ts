@@ -116,9 +116,10 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
 
   // 3. proxy → storage: the proxy must read the destination and send its bytes.
   let proxyAnswer: Fetched | undefined;
+  let leaked: [string, string] | undefined;
   try {
     proxyAnswer = await get(options.proxy, timeout);
-    const leaked = delegationHeader(proxyAnswer.headers);
+    leaked = delegationHeader(proxyAnswer.headers);
     const header = delegation?.[0] ?? 'x-sendfile';
     if (proxyAnswer.status === 403) {
       steps.push({ name: 'proxy → storage', ok: false, detail: `the proxy refused the file (403): the destination is outside its allowed folders (lighttpd x-sendfile-docroot, XSendFilePath)` });
@@ -145,7 +146,6 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
   // 4. full chain: what the client gets keeps the app's headers and never the internal one.
   if (proxyAnswer && appAnswer) {
     const problems: string[] = [];
-    const leaked = delegationHeader(proxyAnswer.headers);
     if (leaked) problems.push(`the internal header ${leaked[0]} reached the client`);
     for (const name of ['content-type', 'content-disposition']) {
       const expected = appAnswer.headers.get(name);

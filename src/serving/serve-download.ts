@@ -98,6 +98,7 @@ function answerFor(
 ): DownloadFile | Response {
   const size = file.size ?? 0;
   const { etag: tag, lastModified } = validators(file);
+  if (!NEST_SENDS_WEB_RESPONSES) return whole(file, tag, lastModified, setHeader);
   const headers: Record<string, string> = {
     'Content-Type': file.contentType,
     'Content-Disposition': file.disposition,
@@ -107,7 +108,6 @@ function answerFor(
   if (lastModified) headers['Last-Modified'] = lastModified;
   const method = request.method ?? 'GET';
   const isHead = method === 'HEAD';
-  if (!NEST_SENDS_WEB_RESPONSES) return whole(file, tag, lastModified, setHeader);
 
   if (preconditionFailed(request, tag, lastModified)) {
     return new Response(null, { status: 412, headers: { ETag: tag } });
