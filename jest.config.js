@@ -1,16 +1,54 @@
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+
+const require = createRequire(import.meta.url);
+
 /** ts-jest in ESM mode: NestJS 12 is ESM-only. */
-export default {
+const esm = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: {
-    '^nestjs-downloadview$': '<rootDir>/src/index.ts',
-    '^nestjs-downloadview/testing$': '<rootDir>/src/testing/index.ts',
-    '^nestjs-downloadview/health$': '<rootDir>/src/health/index.ts',
-    '^(\\.{1,2}/.*)\\.js$': '$1',
-  },
-  transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
-  testMatch: ['<rootDir>/test/**/*.spec.ts'],
   // End-to-end suites start real proxies on loopback; give them room on a 2-core machine.
   testTimeout: 30000,
+};
+
+/** The suites that also run against the packed tarball (all but those that test src/ itself). */
+const CORE_SUITES = [
+  'under-test', 'backends', 'module-config', 'signed-urls', 'node-serving', 'lighttpd-demo',
+  'lighttpd.e2e', 'lighttpd-fastcgi.e2e', 'proxies.e2e', 'healthcheck.e2e',
+];
+
+/**
+ * The same suites, copied by test/packed/prepare.mjs (npm's pretest) into a fresh app that
+ * installed the tarball: there `nestjs-downloadview` and `@nestjs/*` resolve as in a user's app.
+ */
+const packed = (app, nestMajor) => ({
+  ...esm,
+  displayName: `tarball · Nest ${nestMajor} ${app.endsWith('cjs') ? 'CJS' : 'ESM'}`,
+  globals: { UNDER_TEST: { nestMajor, packed: true } },
+  rootDir: resolve('.packed', app),
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  transform: { '^.+\\.ts$': [require.resolve('ts-jest'), { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
+  testMatch: CORE_SUITES.map((suite) => `<rootDir>/test/${suite}.spec.ts`),
+});
+
+export default {
   maxWorkers: 2,
+  projects: [
+    {
+      ...esm,
+      displayName: 'src · Nest 12',
+      globals: { UNDER_TEST: { nestMajor: 12, packed: false } },
+      moduleNameMapper: {
+        '^nestjs-downloadview$': '<rootDir>/src/index.ts',
+        '^nestjs-downloadview/testing$': '<rootDir>/src/testing/index.ts',
+        '^nestjs-downloadview/health$': '<rootDir>/src/health/index.ts',
+        '^(\\.{1,2}/.*)\\.js$': '$1',
+      },
+      transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+      testMatch: ['<rootDir>/test/**/*.spec.ts'],
+      modulePathIgnorePatterns: ['<rootDir>/.packed/'],
+    },
+    packed('nest12-esm', 12),
+    packed('nest11-cjs', 11),
+  ],
 };

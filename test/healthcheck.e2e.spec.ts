@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import request from 'supertest';
 import { DownloadHealthIndicator, runHealthcheck } from 'nestjs-downloadview/health';
 import { startLighttpd, type LighttpdOptions } from './support/lighttpd.js';
-import { startSampleApp, type SampleApp } from './support/sample-app.js';
+import { cliCommand, startSampleApp, type SampleApp } from './support/sample-app.js';
 import { writeBinaryFile, type RunningServer } from './support/servers.js';
 
 const run = promisify(execFile);
@@ -43,7 +43,8 @@ describe('healthcheck against a real lighttpd', () => {
   const app = (path = route) => `http://127.0.0.1:${appPort}${path}`;
   const cli = async (...args: string[]) => {
     try {
-      const { stdout } = await run('node', ['dist/cli/main.js', 'healthcheck', ...args]);
+      const [command, ...prefix] = cliCommand();
+      const { stdout } = await run(command, [...prefix, 'healthcheck', ...args]);
       return { code: 0, stdout };
     } catch (error) {
       const e = error as { code: number; stdout: string };

@@ -5,6 +5,7 @@ import {
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
+  type OnModuleInit,
 } from '@nestjs/common';
 import { HttpAdapterHost, Reflector } from '@nestjs/core';
 import { ReadStream, realpathSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { DownloadFile, statForDownload } from '../files/download-file.js';
 import { matchRule, type FileIdentity, type RuleMatch } from '../matching/match-rule.js';
 import { serveDownload } from '../serving/serve-download.js';
 import { serveRemote } from '../serving/serve-remote.js';
+import { downloadResponse, sendDownloadResponsesOnNest11 } from '../serving/web-response.js';
 import { isInside } from '../storage/path-safety.js';
 import { proxyWillConsume, type IncomingLike } from './proxy-detection.js';
 import { buildRoutePlan, type RoutePlan } from './route-plan.js';
@@ -38,7 +40,7 @@ function plainFileIdentity(file: StreamableFile): FileIdentity | undefined {
  * rule matches, and serves the other `DownloadFile`s from Node with full HTTP semantics.
  */
 @Injectable()
-export class DownloadInterceptor implements NestInterceptor {
+export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   readonly #plans = new WeakMap<Function, RoutePlan>();
 
   constructor(
@@ -46,6 +48,10 @@ export class DownloadInterceptor implements NestInterceptor {
     private readonly reflector: Reflector,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
+
+  onModuleInit(): void {
+    sendDownloadResponsesOnNest11(this.adapterHost.httpAdapter);
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
@@ -127,7 +133,7 @@ export class DownloadInterceptor implements NestInterceptor {
       const headers = new Headers(delegation.headers);
       headers.set('Content-Type', type);
       headers.set('Content-Disposition', Array.isArray(disposition) ? disposition.join(', ') : disposition);
-      return new Response(null, { status: delegation.status, headers });
+      return downloadResponse(null, { status: delegation.status, headers });
     }
     const adapter = this.adapterHost.httpAdapter;
     for (const name in delegation.headers) adapter.setHeader(response, name, delegation.headers[name]);

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import etag from 'etag';
 import fresh from 'fresh';
-import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import rangeParser from 'range-parser';
 import type { DownloadFile } from '../files/download-file.js';
+import { downloadResponse } from './web-response.js';
 
 /** The request as far as serving needs it (Express and Fastify requests both fit). */
 export interface ServedRequest {
@@ -13,20 +13,6 @@ export interface ServedRequest {
 }
 
 const logger = new Logger('DownloadFile');
-
-/**
- * NestJS 12 sends a web `Response` returned by an interceptor as the whole answer (status, headers,
- * body); NestJS 11 serialises it as JSON. There, Node answers every request with the whole file
- * (200), which HTTP allows: a server may ignore `Range` and conditional headers.
- */
-export const NEST_SENDS_WEB_RESPONSES = (() => {
-  try {
-    const { version } = createRequire(import.meta.url)('@nestjs/core/package.json') as { version: string };
-    return Number(version.split('.')[0]) >= 12;
-  } catch {
-    return true;
-  }
-})();
 
 function header(request: ServedRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -78,7 +64,7 @@ const emptyBody = () => new ReadableStream({ start: (controller) => controller.c
  *
  * A plain GET of the whole file returns the DownloadFile itself (Nest pipes the file stream: the
  * fastest path) after `setHeader` adds the validators; every other answer is a web `Response`,
- * which Nest 12 sends with its own status.
+ * sent with its own status (natively by Nest 12, see web-response.ts for Nest 11).
  */
 export function serveDownload(
   file: DownloadFile,
@@ -98,7 +84,6 @@ function answerFor(
 ): DownloadFile | Response {
   const size = file.size ?? 0;
   const { etag: tag, lastModified } = validators(file);
-  if (!NEST_SENDS_WEB_RESPONSES) return whole(file, tag, lastModified, setHeader);
   const headers: Record<string, string> = {
     'Content-Type': file.contentType,
     'Content-Disposition': file.disposition,
@@ -110,32 +95,32 @@ function answerFor(
   const isHead = method === 'HEAD';
 
   if (preconditionFailed(request, tag, lastModified)) {
-    return new Response(null, { status: 412, headers: { ETag: tag } });
+    return downloadResponse(null, { status: 412, headers: { ETag: tag } });
   }
   const reqHeaders = { 'if-none-match': header(request, 'if-none-match'), 'if-modified-since': header(request, 'if-modified-since'), 'cache-control': header(request, 'cache-control') };
   if ((reqHeaders['if-none-match'] || reqHeaders['if-modified-since']) && fresh(reqHeaders, { etag: tag, 'last-modified': lastModified })) {
     const { 'Content-Type': _t, 'Content-Disposition': _d, ...validatorHeaders } = headers;
-    return new Response(null, { status: 304, headers: validatorHeaders });
+    return downloadResponse(null, { status: 304, headers: validatorHeaders });
   }
 
   const rangeHeader = header(request, 'range');
   if (rangeHeader && isRangeFresh(request, tag, lastModified)) {
     const ranges = rangeParser(size, rangeHeader, { combine: true });
     if (ranges === -1) {
-      return new Response(null, { status: 416, headers: { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' } });
+      return downloadResponse(null, { status: 416, headers: { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' } });
     }
     // Several ranges would need multipart/byteranges; like Express's send, serve the whole file.
     if (ranges !== -2 && ranges.type === 'bytes' && ranges.length === 1) {
       const { start, end } = ranges[0];
       headers['Content-Range'] = `bytes ${start}-${end}/${size}`;
       headers['Content-Length'] = String(end - start + 1);
-      return new Response(isHead ? emptyBody() : body(file, start, end), { status: 206, headers });
+      return downloadResponse(isHead ? emptyBody() : body(file, start, end), { status: 206, headers });
     }
   }
 
   if (isHead) {
     headers['Content-Length'] = String(size);
-    return new Response(emptyBody(), { status: 200, headers });
+    return downloadResponse(emptyBody(), { status: 200, headers });
   }
   if (file.path) file.openForSending();
   return whole(file, tag, lastModified, setHeader);

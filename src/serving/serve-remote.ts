@@ -1,4 +1,5 @@
 import type { DownloadFile } from '../files/download-file.js';
+import { downloadResponse } from './web-response.js';
 
 /**
  * A remote file no proxy rule took: Node fetches it and streams it through. The fetch starts only
@@ -22,7 +23,7 @@ export function serveRemote(file: DownloadFile): Response {
     },
     cancel: (reason) => upstream?.cancel(reason),
   });
-  return new Response(body, {
+  return downloadResponse(body, {
     status: 200,
     headers: { 'Content-Type': file.contentType, 'Content-Disposition': file.disposition },
   });

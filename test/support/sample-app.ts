@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import type { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { DownloadModuleOptions } from 'nestjs-downloadview';
 
 export interface SampleApp {
@@ -45,4 +46,14 @@ export function sharedMediaRoot(): string {
     process.on('exit', () => rmSync(shared!, { recursive: true, force: true }));
   }
   return shared;
+}
+
+/**
+ * The CLI as users run it: the installed bin where the suites run in an app that installed the
+ * tarball (.packed/), else the repository's build.
+ */
+export function cliCommand(): [string, ...string[]] {
+  const root = fileURLToPath(new URL('../..', import.meta.url));
+  const installed = join(root, 'node_modules', '.bin', 'nestjs-downloadview');
+  return existsSync(installed) ? [installed] : [process.execPath, join(root, 'dist', 'cli', 'main.js')];
 }

@@ -1,0 +1,36 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
+import { DownloadModule } from 'nestjs-downloadview';
+
+/** Set per Jest project (jest.config.js): what that project says it runs the suites against. */
+declare const UNDER_TEST: { nestMajor: number; packed: boolean };
+
+// Guards the parametrisation itself: a mapping mistake would run every project on one NestJS or
+// on src/, and all of them would still pass.
+describe('what this project runs against', () => {
+  const require = createRequire(import.meta.url);
+  /** The version of the copy of `name` the suites load (not every package exports its package.json). */
+  const loadedVersion = (name: string): string => {
+    for (let dir = dirname(require.resolve(name)); dir !== dirname(dir); dir = dirname(dir)) {
+      const manifest = join(dir, 'package.json');
+      if (!existsSync(manifest)) continue;
+      const { name: found, version } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version: string };
+      if (found === name) return version;
+    }
+    throw new Error(`no package.json for ${name}`);
+  };
+
+  it(`NestJS ${UNDER_TEST.nestMajor}`, () => {
+    for (const name of ['@nestjs/common', '@nestjs/core', '@nestjs/testing', '@nestjs/platform-express', '@nestjs/platform-fastify']) {
+      expect(`${name}@${loadedVersion(name).split('.')[0]}`).toBe(`${name}@${UNDER_TEST.nestMajor}`);
+    }
+  });
+
+  it(UNDER_TEST.packed ? 'nestjs-downloadview installed from the tarball' : 'nestjs-downloadview from src/', () => {
+    const entry = require.resolve('nestjs-downloadview');
+    const expected = UNDER_TEST.packed ? ['node_modules', 'nestjs-downloadview', 'dist', 'index.js'] : ['src', 'index.ts'];
+    expect(entry.endsWith(sep + expected.join(sep))).toBe(true);
+    expect(typeof DownloadModule.forRoot).toBe('function');
+  });
+});
