@@ -11,30 +11,42 @@ const esm = {
   testTimeout: 30000,
 };
 
-/** The suites that also run against the packed tarball (all but those that test src/ itself). */
-const CORE_SUITES = [
-  'under-test', 'backends', 'module-config', 'signed-urls', 'node-serving', 'lighttpd-demo',
+/** The suites that start a Nest app: they run on Express and on Fastify. */
+const APP_SUITES = [
+  'under-test', 'module-config', 'signed-urls', 'node-serving', 'lighttpd-demo',
   'lighttpd.e2e', 'lighttpd-fastcgi.e2e', 'proxies.e2e', 'healthcheck.e2e',
 ];
+/** The suites that also run against the packed tarball (all but those that test src/ itself). */
+const CORE_SUITES = [...APP_SUITES, 'backends'];
+const PLATFORMS = ['express', 'fastify'];
+const suites = (names) => names.map((suite) => `<rootDir>/test/${suite}.spec.ts`);
+
+/** Every suite on Express; the app suites again on Fastify. */
+const onEachPlatform = (project, allSuites) =>
+  PLATFORMS.map((platform) => ({
+    ...project,
+    displayName: `${project.displayName} · ${platform}`,
+    globals: { UNDER_TEST: { ...project.globals.UNDER_TEST, platform } },
+    testMatch: platform === 'express' ? allSuites : suites(APP_SUITES),
+  }));
 
 /**
  * The same suites, copied by test/packed/prepare.mjs (npm's pretest) into a fresh app that
  * installed the tarball: there `nestjs-downloadview` and `@nestjs/*` resolve as in a user's app.
  */
-const packed = (app, nestMajor) => ({
+const packed = (app, nestMajor) => onEachPlatform({
   ...esm,
   displayName: `tarball · Nest ${nestMajor} ${app.endsWith('cjs') ? 'CJS' : 'ESM'}`,
   globals: { UNDER_TEST: { nestMajor, packed: true } },
   rootDir: resolve('.packed', app),
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': [require.resolve('ts-jest'), { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
-  testMatch: CORE_SUITES.map((suite) => `<rootDir>/test/${suite}.spec.ts`),
-});
+}, suites(CORE_SUITES));
 
 export default {
   maxWorkers: 2,
   projects: [
-    {
+    ...onEachPlatform({
       ...esm,
       displayName: 'src · Nest 12',
       globals: { UNDER_TEST: { nestMajor: 12, packed: false } },
@@ -45,10 +57,9 @@ export default {
         '^(\\.{1,2}/.*)\\.js$': '$1',
       },
       transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
-      testMatch: ['<rootDir>/test/**/*.spec.ts'],
       modulePathIgnorePatterns: ['<rootDir>/.packed/'],
-    },
-    packed('nest12-esm', 12),
-    packed('nest11-cjs', 11),
+    }, ['<rootDir>/test/**/*.spec.ts']),
+    ...packed('nest12-esm', 12),
+    ...packed('nest11-cjs', 11),
   ],
 };

@@ -12,6 +12,7 @@ import { DownloadHealthIndicator, runHealthcheck } from 'nestjs-downloadview/hea
 import { startLighttpd, type LighttpdOptions } from './support/lighttpd.js';
 import { cliCommand, startSampleApp, type SampleApp } from './support/sample-app.js';
 import { writeBinaryFile, type RunningServer } from './support/servers.js';
+import { createTestApp } from './support/platform.js';
 
 const run = promisify(execFile);
 
@@ -102,8 +103,7 @@ describe('healthcheck against a real lighttpd', () => {
       }
     }
     const moduleRef = await Test.createTestingModule({ imports: [TerminusModule], controllers: [HealthController], providers: [DownloadHealthIndicator] }).compile();
-    const health: INestApplication = moduleRef.createNestApplication({ logger: false });
-    await health.init();
+    const health = await createTestApp(moduleRef);
     const up = await request(health.getHttpServer()).get('/health/good');
     expect(up.status).toBe(200);
     expect(up.body.info.download.status).toBe('up');

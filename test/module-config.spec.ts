@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { DownloadConfigError, DownloadFile, DownloadModule, XSendfile, type DownloadBackend, type DownloadModuleOptions } from 'nestjs-downloadview';
 import { assertXSendfile } from 'nestjs-downloadview/testing';
+import { createTestApp } from './support/platform.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'downloadview-config-'));
 writeFileSync(join(dir, 'a.txt'), 'A\n');
@@ -53,9 +54,7 @@ async function appWith(options: DownloadModuleOptions) {
     imports: [DownloadModule.forRoot(options)],
     controllers: [FilesController],
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  return app;
+  return createTestApp(moduleRef);
 }
 
 const rule = { sourceDir: dir, destinationDir: '/srv/files' };
@@ -133,8 +132,7 @@ describe('DownloadModule configuration', () => {
       ],
       controllers: [FilesController],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await createTestApp(moduleRef);
     assertXSendfile(await request(app.getHttpServer()).get('/plain'), { filePath: '/from/factory/a.txt' });
     await app.close();
   });

@@ -9,8 +9,7 @@ import request from 'supertest';
 import { DownloadFile, DownloadModule, XSendfile, type DownloadModuleOptions } from 'nestjs-downloadview';
 import { assertXSendfile } from 'nestjs-downloadview/testing';
 import { writeBinaryFile } from './support/servers.js';
-import { PLATFORMS, type Platform } from './support/sample-app.js';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createTestApp } from './support/platform.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'downloadview-serve-'));
 const big = join(dir, 'big.bin');
@@ -64,23 +63,18 @@ class ServeController {
   }
 }
 
-async function appWith(options: DownloadModuleOptions, platform: Platform = 'express'): Promise<INestApplication> {
+async function appWith(options: DownloadModuleOptions): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [DownloadModule.forRoot(options)], controllers: [ServeController] }).compile();
-  const app = platform === 'fastify'
-    ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), { logger: false })
-    : moduleRef.createNestApplication({ logger: false });
-  await app.init();
-  if (platform === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
-  return app;
+  return createTestApp(moduleRef);
 }
 const rule = { sourceDir: dir, destinationDir: '/srv/files' };
 const fdCount = () => readdirSync('/proc/self/fd').length;
 
-describe.each(PLATFORMS)('Node serves a DownloadFile itself (no rule, mode off, virtual) on %s', (platform) => {
+describe('Node serves a DownloadFile itself (no rule, mode off, virtual)', () => {
   let app: INestApplication;
   let http: ReturnType<typeof request>;
   beforeAll(async () => {
-    app = await appWith({ rules: [rule], mode: 'off' }, platform);
+    app = await appWith({ rules: [rule], mode: 'off' });
     await app.listen(0, '127.0.0.1');
     http = request(app.getHttpServer());
   });
@@ -209,17 +203,17 @@ describe.each(PLATFORMS)('Node serves a DownloadFile itself (no rule, mode off, 
   }, 60_000);
 });
 
-describe.each(PLATFORMS)('mode on %s', (platform) => {
+describe('mode', () => {
   afterEach(() => delete process.env.DOWNLOADVIEW_MODE);
 
   it("'always' converts whatever the request says", async () => {
-    const app = await appWith({ rules: [rule] }, platform);
+    const app = await appWith({ rules: [rule] });
     assertXSendfile(await request(app.getHttpServer()).get('/hello'), { filePath: '/srv/files/hello.txt' });
     await app.close();
   });
 
   it("'auto' converts only when a trusted proxy announces X-Sendfile", async () => {
-    const app = await appWith({ rules: [rule], mode: 'auto' }, platform);
+    const app = await appWith({ rules: [rule], mode: 'auto' });
     const http = request(app.getHttpServer());
     assertXSendfile(await http.get('/hello').set('X-Sendfile-Type', 'X-Sendfile'), { filePath: '/srv/files/hello.txt' });
     const plain = await http.get('/hello');
@@ -231,7 +225,7 @@ describe.each(PLATFORMS)('mode on %s', (platform) => {
   });
 
   it("'auto' ignores X-Sendfile-Type from an address that is not a trusted proxy", async () => {
-    const app = await appWith({ rules: [rule], mode: 'auto', trustedProxies: ['10.1.2.3', '192.168.0.0/16'] }, platform);
+    const app = await appWith({ rules: [rule], mode: 'auto', trustedProxies: ['10.1.2.3', '192.168.0.0/16'] });
     const res = await request(app.getHttpServer()).get('/hello').set('X-Sendfile-Type', 'X-Sendfile');
     expect(res.headers['x-sendfile']).toBeUndefined();
     expect(res.text).toBe('Hello world!\n');
@@ -239,7 +233,7 @@ describe.each(PLATFORMS)('mode on %s', (platform) => {
   });
 
   it("'off' never converts", async () => {
-    const app = await appWith({ rules: [rule], mode: 'off' }, platform);
+    const app = await appWith({ rules: [rule], mode: 'off' });
     const res = await request(app.getHttpServer()).get('/hello');
     expect(res.headers['x-sendfile']).toBeUndefined();
     await app.close();
@@ -247,7 +241,7 @@ describe.each(PLATFORMS)('mode on %s', (platform) => {
 
   it('DOWNLOADVIEW_MODE overrides the configured mode', async () => {
     process.env.DOWNLOADVIEW_MODE = 'off';
-    const app = await appWith({ rules: [rule], mode: 'always' }, platform);
+    const app = await appWith({ rules: [rule], mode: 'always' });
     const res = await request(app.getHttpServer()).get('/hello');
     expect(res.headers['x-sendfile']).toBeUndefined();
     expect(res.text).toBe('Hello world!\n');
@@ -260,10 +254,10 @@ describe.each(PLATFORMS)('mode on %s', (platform) => {
   });
 
   it('a rule and a route can set their own mode', async () => {
-    const app = await appWith({ rules: [{ ...rule, mode: 'off' }] }, platform);
+    const app = await appWith({ rules: [{ ...rule, mode: 'off' }] });
     expect((await request(app.getHttpServer()).get('/hello')).headers['x-sendfile']).toBeUndefined();
     await app.close();
-    const app2 = await appWith({ rules: [rule] }, platform);
+    const app2 = await appWith({ rules: [rule] });
     expect((await request(app2.getHttpServer()).get('/route-off')).headers['x-sendfile']).toBeUndefined();
     assertXSendfile(await request(app2.getHttpServer()).get('/hello'), {});
     await app2.close();

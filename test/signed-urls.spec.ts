@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { DownloadModule, SignatureRequired, SignedFileSystemStorage, UrlSigner } from 'nestjs-downloadview';
 import { assertXSendfile } from 'nestjs-downloadview/testing';
+import { createTestApp } from './support/platform.js';
 
 const location = mkdtempSync(join(tmpdir(), 'downloadview-signed-'));
 writeFileSync(join(location, 'report 1.pdf'), '%PDF');
@@ -31,8 +32,7 @@ describe('signed URLs (SignedFileSystemStorage + @SignatureRequired)', () => {
       imports: [DownloadModule.forRoot({ rules: [{ sourceUrl: '/media/signed/', destinationDir: '/srv/signed/' }] })],
       controllers: [SignedController],
     }).compile();
-    app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    app = await createTestApp(moduleRef);
     http = request(app.getHttpServer());
   });
   afterAll(() => app.close());
@@ -47,11 +47,16 @@ describe('signed URLs (SignedFileSystemStorage + @SignatureRequired)', () => {
     const signed = storage.url('report 1.pdf');
     const signature = signed.split('X-Signature=')[1];
     const [expires, mac] = decodeURIComponent(signature).split('.');
-    const flipped = mac.slice(0, -1) + (mac.endsWith('A') ? 'B' : 'A');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const flipped = mac.slice(0, 10) + (mac[10] === 'A' ? 'B' : 'A') + mac.slice(11);
+    // The same 32 bytes spelt differently: the last character's two unused bits set otherwise.
+    const respelt = mac.slice(0, -1) + alphabet[alphabet.indexOf(mac.at(-1)!) ^ 1];
+    expect(Buffer.from(respelt, 'base64url')).toEqual(Buffer.from(mac, 'base64url'));
     for (const url of [
       '/media/signed/report%201.pdf',
       '/media/signed/report%201.pdf?X-Signature=nonsense',
       `/media/signed/report%201.pdf?X-Signature=${expires}.${flipped}`,
+      `/media/signed/report%201.pdf?X-Signature=${expires}.${respelt}`,
       `/media/signed/report%201.pdf?X-Signature=${Number(expires) + 1000}.${mac}`,
       `/media/signed/other.pdf?X-Signature=${signature}`,
       `${signed}&X-Signature=${signature}`,

@@ -1,13 +1,13 @@
+import { Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, sep } from 'node:path';
 import { DownloadModule } from 'nestjs-downloadview';
+import { PLATFORM, UNDER, createTestApp } from './support/platform.js';
 
-/** Set per Jest project (jest.config.js): what that project says it runs the suites against. */
-declare const UNDER_TEST: { nestMajor: number; packed: boolean };
-
-// Guards the parametrisation itself: a mapping mistake would run every project on one NestJS or
-// on src/, and all of them would still pass.
+// Guards the parametrisation itself: a mapping mistake would run every project on one NestJS, one
+// platform or on src/, and all of them would still pass.
 describe('what this project runs against', () => {
   const require = createRequire(import.meta.url);
   /** The version of the copy of `name` the suites load (not every package exports its package.json). */
@@ -21,16 +21,24 @@ describe('what this project runs against', () => {
     throw new Error(`no package.json for ${name}`);
   };
 
-  it(`NestJS ${UNDER_TEST.nestMajor}`, () => {
+  it(`NestJS ${UNDER.nestMajor}`, () => {
     for (const name of ['@nestjs/common', '@nestjs/core', '@nestjs/testing', '@nestjs/platform-express', '@nestjs/platform-fastify']) {
-      expect(`${name}@${loadedVersion(name).split('.')[0]}`).toBe(`${name}@${UNDER_TEST.nestMajor}`);
+      expect(`${name}@${loadedVersion(name).split('.')[0]}`).toBe(`${name}@${UNDER.nestMajor}`);
     }
   });
 
-  it(UNDER_TEST.packed ? 'nestjs-downloadview installed from the tarball' : 'nestjs-downloadview from src/', () => {
+  it(UNDER.packed ? 'nestjs-downloadview installed from the tarball' : 'nestjs-downloadview from src/', () => {
     const entry = require.resolve('nestjs-downloadview');
-    const expected = UNDER_TEST.packed ? ['node_modules', 'nestjs-downloadview', 'dist', 'index.js'] : ['src', 'index.ts'];
+    const expected = UNDER.packed ? ['node_modules', 'nestjs-downloadview', 'dist', 'index.js'] : ['src', 'index.ts'];
     expect(entry.endsWith(sep + expected.join(sep))).toBe(true);
     expect(typeof DownloadModule.forRoot).toBe('function');
+  });
+
+  it(`the ${PLATFORM} platform`, async () => {
+    @Module({ imports: [DownloadModule.forRoot({ rules: [] })] })
+    class EmptyModule {}
+    const app = await createTestApp(await Test.createTestingModule({ imports: [EmptyModule] }).compile());
+    expect(app.getHttpAdapter().getType()).toBe(PLATFORM);
+    await app.close();
   });
 });

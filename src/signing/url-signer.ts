@@ -54,11 +54,10 @@ export class UrlSigner {
     const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(signature);
     if (!match) return 'malformed';
     const expires = Number(match[1]);
-    const given = Buffer.from(match[2], 'base64url');
-    const valid = this.#secrets.some((secret) => {
-      const expected = this.#mac(secret, path, expires);
-      return expected.length === given.length && timingSafeEqual(expected, given);
-    });
+    // Compared as text, not as decoded bytes: the last of 43 base64url characters carries 2 unused
+    // bits, so 4 spellings decode to the same MAC, and only the canonical one may pass.
+    const given = Buffer.from(match[2]);
+    const valid = this.#secrets.some((secret) => timingSafeEqual(Buffer.from(this.#mac(secret, path, expires).toString('base64url')), given));
     if (!valid) return 'wrong';
     return expires * 1000 < now ? 'expired' : undefined;
   }

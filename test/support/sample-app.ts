@@ -1,12 +1,12 @@
 import 'reflect-metadata';
 import type { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DownloadModuleOptions } from 'nestjs-downloadview';
+import { createTestApp } from './platform.js';
 
 export interface SampleApp {
   app: INestApplication;
@@ -15,25 +15,17 @@ export interface SampleApp {
 }
 
 /**
- * The sample app over a fresh media folder. The sample's decorator reads the media root when its
- * module is first imported, so the folder is set in the environment before that import.
+ * The sample app over a fresh media folder, on this Jest project's platform. The sample's decorator
+ * reads the media root when its module is first imported, so the folder is set in the environment
+ * before that import.
  */
-export type Platform = 'express' | 'fastify';
-/** Both Nest HTTP platforms: suites that take a platform run on each. */
-export const PLATFORMS: Platform[] = ['express', 'fastify'];
-
-export async function startSampleApp(overrides: Partial<DownloadModuleOptions> = {}, controllers: Type[] = [], platform: Platform = 'express'): Promise<SampleApp> {
+export async function startSampleApp(overrides: Partial<DownloadModuleOptions> = {}, controllers: Type[] = []): Promise<SampleApp> {
   const root = sharedMediaRoot();
   const { AppModule } = await import('../../sample/app.module.js');
   const { seedMedia } = await import('../../sample/media.js');
   seedMedia(root);
   const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(root, overrides, controllers)] }).compile();
-  const options = { logger: process.env.TEST_LOG ? undefined : (false as const) };
-  const app = platform === 'fastify'
-    ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), options)
-    : moduleRef.createNestApplication(options);
-  await app.init();
-  if (platform === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+  const app = await createTestApp(moduleRef);
   return { app, root, close: () => app.close() };
 }
 

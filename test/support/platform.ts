@@ -1,0 +1,23 @@
+import type { INestApplication } from '@nestjs/common';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { TestingModule } from '@nestjs/testing';
+
+export type Platform = 'express' | 'fastify';
+
+/** Set per Jest project (jest.config.js): what the suites of that project run against. */
+declare const UNDER_TEST: { nestMajor: number; packed: boolean; platform: Platform };
+export const UNDER: Readonly<typeof UNDER_TEST> = UNDER_TEST;
+
+/** The Nest HTTP platform of this Jest project: every suite that starts an app runs on both. */
+export const PLATFORM: Platform = UNDER_TEST.platform;
+
+/** An initialised app on this project's platform, ready for supertest or `listen()`. */
+export async function createTestApp(moduleRef: TestingModule): Promise<INestApplication> {
+  const options = { logger: process.env.TEST_LOG ? undefined : (false as const) };
+  const app = PLATFORM === 'fastify'
+    ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), options)
+    : moduleRef.createNestApplication(options);
+  await app.init();
+  if (PLATFORM === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
+  return app;
+}
