@@ -1,8 +1,9 @@
-import { ForbiddenException, NotFoundException, StreamableFile } from '@nestjs/common';
+import { StreamableFile } from '@nestjs/common';
 import { createReadStream, openSync, statSync, type Stats } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { buildContentDisposition, guessContentType } from './content-headers.js';
+import { fileErrorToHttp, fileNotFound } from './file-errors.js';
 
 export interface DownloadFileOptions {
   /** The name the client saves the file as. Default: the file's own base name. */
@@ -30,20 +31,15 @@ interface FileSource {
  */
 const DEFERRED_STREAM = { pipe() {}, on() {} } as unknown as Readable;
 
-function notFound(): NotFoundException {
-  // Never the path: it may reach the client.
-  return new NotFoundException('File not found');
-}
-
 /** Stats a file for download: a missing path, or one that is not a regular file, is a 404. */
 export function statForDownload(path: string): Stats {
   let stats: Stats;
   try {
     stats = statSync(path);
-  } catch {
-    throw notFound();
+  } catch (error) {
+    throw fileErrorToHttp(error);
   }
-  if (!stats.isFile()) throw notFound();
+  if (!stats.isFile()) throw fileNotFound();
   return stats;
 }
 
@@ -132,8 +128,7 @@ export class DownloadFile extends StreamableFile {
   override getStream(): Readable {
     if (!this.#stream) {
       this.#opened = !this.#released && this.path !== undefined;
-      this.#stream = this.#opened ? createReadStream(this.path!) : Readable.from([]);
-      this.#stream.on('error', () => {});
+      this.#stream = this.#opened ? this.#readStream() : Readable.from([]);
     }
     return this.#stream;
   }
@@ -145,8 +140,9 @@ export class DownloadFile extends StreamableFile {
 
   /**
    * Opens the file now, when Node is about to send it (the whole file, or `start`–`end`): a file
-   * that vanished or became unreadable since it was checked is a 404 / 403 here, through Nest's
-   * exception layer on any platform, rather than a stream error once the reply has begun.
+   * that vanished or became unreadable since it was checked is a 404 / 403 (see fileErrorToHttp)
+   * here, through Nest's exception layer on any platform, rather than a stream error once the reply
+   * has begun.
    * Without a range, the file's own stream is opened; with one, a new stream is returned.
    */
   openForSending(range?: { start: number; end: number }): Readable {
@@ -154,16 +150,21 @@ export class DownloadFile extends StreamableFile {
     try {
       fd = openSync(this.path!, 'r');
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EACCES' || code === 'EPERM') throw new ForbiddenException('File not readable');
-      throw notFound();
+      throw fileErrorToHttp(error);
     }
-    const stream = createReadStream(this.path!, { fd, ...range });
-    stream.on('error', () => {});
+    const stream = this.#readStream({ fd, ...range });
     if (!range) {
       this.#opened = true;
       this.#stream = stream;
     }
+    return stream;
+  }
+
+  #readStream(options?: { fd: number; start?: number; end?: number }): Readable {
+    const stream = createReadStream(this.path!, options);
+    // Whoever sends the stream reports its errors (Nest's handler, see serve-download.ts); until
+    // then, an error must not go unhandled and end the process.
+    stream.on('error', () => {});
     return stream;
   }
 

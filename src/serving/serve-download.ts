@@ -4,6 +4,7 @@ import fresh from 'fresh';
 import { Readable } from 'node:stream';
 import rangeParser from 'range-parser';
 import type { DownloadFile } from '../files/download-file.js';
+import { fileErrorToHttp } from '../files/file-errors.js';
 import { downloadResponse } from './web-response.js';
 
 /** The request as far as serving needs it (Express and Fastify requests both fit). */
@@ -136,9 +137,9 @@ function whole(file: DownloadFile, tag: string, lastModified: string | undefined
 }
 
 /**
- * A file that fails while Nest streams it: before any byte, a clear status (404 when it vanished
- * since it was checked, 403 when unreadable, else 500) without the path; after, the socket is
- * destroyed so the client cannot take a truncated file for a whole one.
+ * A file that fails while Nest streams it: before any byte, the status and body Nest's exception
+ * layer would give the same error when opening it (fileErrorToHttp), without the path; after, the
+ * socket is destroyed so the client cannot take a truncated file for a whole one.
  */
 function answerStreamError(err: Error, response: unknown): void {
   const res = ((response as { raw?: unknown }).raw ?? response) as import('node:http').ServerResponse;
@@ -149,11 +150,12 @@ function answerStreamError(err: Error, response: unknown): void {
     res.destroy();
     return;
   }
-  const status = code === 'ENOENT' || code === 'EISDIR' ? 404 : code === 'EACCES' || code === 'EPERM' ? 403 : 500;
+  const answer = fileErrorToHttp(err);
+  const status = answer.getStatus();
   for (const name of ['Content-Length', 'Content-Disposition', 'ETag', 'Last-Modified', 'Accept-Ranges']) {
     res.removeHeader(name);
   }
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.end(JSON.stringify({ statusCode: status, message: status === 404 ? 'File not found' : status === 403 ? 'Forbidden' : 'Internal server error' }));
+  res.end(JSON.stringify(answer.getResponse()));
 }

@@ -1,7 +1,8 @@
-import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { BadRequestException } from '@nestjs/common';
 import { realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { hasControlCharacters } from '../backends/encoding.js';
+import { fileErrorToHttp, fileNotFound } from '../files/file-errors.js';
 
 /**
  * Why a name is refused, or undefined when it is a plain relative name. Checked on the name as
@@ -40,10 +41,11 @@ export function resolveInside(root: string, name: string, realRoot: string, allo
     let real: string;
     try {
       real = realpathSync.native(path);
-    } catch {
-      throw new NotFoundException('File not found');
+    } catch (error) {
+      throw fileErrorToHttp(error);
     }
-    if (!isInside(realRoot, real)) throw new NotFoundException('File not found');
+    // Outside the root through a symlink: answered as if it were not there.
+    if (!isInside(realRoot, real)) throw fileNotFound();
   }
   return path;
 }
