@@ -24,7 +24,7 @@ import { isInside } from '../storage/path-safety.js';
 import { proxyWillConsume, type IncomingLike } from './proxy-detection.js';
 import { buildRoutePlan, type RoutePlan } from './route-plan.js';
 
-const EMPTY = new Uint8Array(0);
+const NOT_DELEGATED = Symbol('not delegated');
 
 /** The file a plain `StreamableFile` reads, when it reads a whole file from a path. */
 function plainFileIdentity(file: StreamableFile): FileIdentity | undefined {
@@ -86,7 +86,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
       const match = identity && matchRule(plan.rules, identity);
       if (match && this.#shouldDelegate(match, request)) {
         const delegated = this.#delegate(file, identity, match, request, response);
-        if (delegated) return delegated;
+        if (delegated !== NOT_DELEGATED) return delegated;
       }
     }
     if (!isDownloadFile) return file;
@@ -100,7 +100,12 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     return mode === 'auto' && proxyWillConsume(request, backend, this.options.trustedProxies);
   }
 
-  #delegate(file: StreamableFile, identity: FileIdentity, match: RuleMatch, request: IncomingLike, response: unknown): StreamableFile | Response | undefined {
+  /**
+   * The proxy's answer: `undefined` (Nest sends the headers set here and an empty body, its
+   * cheapest reply; `null` would be serialised as JSON by Fastify for a JSON file), a `Response` for
+   * another status, or NOT_DELEGATED when the proxy cannot serve it.
+   */
+  #delegate(file: StreamableFile, identity: FileIdentity, match: RuleMatch, request: IncomingLike, response: unknown): Response | undefined | typeof NOT_DELEGATED {
     const isDownloadFile = file instanceof DownloadFile;
     // Matched by path: the real path must lie below sourceDir too, or a symlink would let the
     // proxy serve a file outside it. This also turns a missing file into a 404.
@@ -108,7 +113,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     if (match.rule.sourceDir && identity.path && (!isDownloadFile || !file.url || !match.rule.sourceUrl)) {
       if (!isDownloadFile) size = statForDownload(identity.path).size;
       if (!this.options.allowSymlinksOutside && !isInside(match.rule.sourceDir, realpathSync.native(identity.path) + '/')) {
-        return undefined;
+        return NOT_DELEGATED;
       }
     }
     const range = request.headers.range;
@@ -119,7 +124,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
       size,
       options: match.rule.backendOptions,
     });
-    if (!delegation) return undefined;
+    if (!delegation) return NOT_DELEGATED;
 
     const type = isDownloadFile ? file.contentType : (file.options.type ?? guessContentType(basename(identity.path ?? '')));
     const disposition = isDownloadFile
@@ -135,8 +140,21 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
       headers.set('Content-Disposition', Array.isArray(disposition) ? disposition.join(', ') : disposition);
       return downloadResponse(null, { status: delegation.status, headers });
     }
-    const adapter = this.adapterHost.httpAdapter;
-    for (const name in delegation.headers) adapter.setHeader(response, name, delegation.headers[name]);
-    return new StreamableFile(EMPTY, { type, disposition, length: 0 });
+    const setHeader = this.#headerSetter(response);
+    for (const name in delegation.headers) setHeader(name, delegation.headers[name]);
+    setHeader('Content-Type', type);
+    setHeader('Content-Disposition', Array.isArray(disposition) ? disposition.join(', ') : disposition);
+    setHeader('Content-Length', '0');
+    return undefined;
+  }
+
+  /**
+   * Sets headers as given: Node's own `setHeader` where the response is a Node response (Express,
+   * whose `res.set()` would add a charset to a Content-Type the file chose), else the adapter's.
+   */
+  #headerSetter(response: unknown): (name: string, value: string) => void {
+    const native = response as { setHeader?: (name: string, value: string) => void };
+    if (typeof native.setHeader === 'function') return (name, value) => native.setHeader!(name, value);
+    return (name, value) => this.adapterHost.httpAdapter.setHeader(response, name, value);
   }
 }

@@ -1,9 +1,10 @@
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, type Stats } from 'node:fs';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { DownloadFile, statForDownload, type DownloadFileOptions } from '../files/download-file.js';
 import { encodePathSegments } from '../backends/encoding.js';
-import { realRoot, resolveInside } from './path-safety.js';
+import { realRoot, resolveInside, statInside } from './path-safety.js';
+import { fileNotFound } from '../files/file-errors.js';
 
 export interface FileSystemStorageOptions {
   /** Directory the files live in. */
@@ -37,7 +38,7 @@ export class FileSystemStorage {
 
   /** Absolute path of a file. */
   path(name: string): string {
-    return resolveInside(this.location, name, this.#realLocation, true);
+    return resolveInside(this.location, name);
   }
 
   /** Public URL of a file (`baseUrl` + percent-encoded name, normalised: `a/./b` is `a/b`). */
@@ -51,7 +52,7 @@ export class FileSystemStorage {
 
   exists(name: string): boolean {
     try {
-      return statSync(this.#checkedPath(name)).isFile();
+      return this.#stat(resolveInside(this.location, name)).isFile();
     } catch {
       return false;
     }
@@ -59,8 +60,8 @@ export class FileSystemStorage {
 
   /** A DownloadFile for a name. A missing file is a 404, a name that leaves `location` a 400. */
   download(name: string, options: DownloadFileOptions = {}): DownloadFile {
-    const path = this.#checkedPath(name);
-    return DownloadFile.onDisk(path, statForDownload(path), this.#urlOf(path), options);
+    const path = resolveInside(this.location, name);
+    return DownloadFile.onDisk(path, this.#stat(path), this.#urlOf(path), options);
   }
 
   async save(name: string, data: string | Uint8Array): Promise<string> {
@@ -78,7 +79,11 @@ export class FileSystemStorage {
     return name;
   }
 
-  #checkedPath(name: string): string {
-    return resolveInside(this.location, name, this.#realLocation, this.#allowSymlinksOutside);
+  /** The file's stats: a 404 when it is missing, not a file, or a symlink out of `location`. */
+  #stat(path: string): Stats {
+    if (this.#allowSymlinksOutside) return statForDownload(path);
+    const stats = statInside(this.location, this.#realLocation, path);
+    if (!stats.isFile()) throw fileNotFound();
+    return stats;
   }
 }

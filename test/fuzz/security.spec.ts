@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Controller, Get, HttpException, Param, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import fc from 'fast-check';
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { validateHeaderValue } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
@@ -25,6 +25,11 @@ writeFileSync(join(outside, 'secret.txt'), 'secret');
 symlinkSync(join(outside, 'secret.txt'), join(location, 'escape.txt'));
 symlinkSync(outside, join(location, 'escape-dir'));
 symlinkSync(join(location, 'sub', 'b.txt'), join(location, 'inside-link.txt'));
+symlinkSync(join(location, 'sub'), join(location, 'sub-link'));
+mkdirSync(join(location, 'sub', 'deep'));
+symlinkSync(outside, join(location, 'sub', 'deep', 'out'));
+// A storage whose location is itself a symlink (as with a deploy's `current` link).
+symlinkSync(location, join(base, 'media-link'));
 
 const storage = new FileSystemStorage({ location, baseUrl: '/media/' });
 
@@ -50,6 +55,10 @@ describe('property: no name escapes the storage root', () => {
           try {
             const path = attempt();
             if (!isInside(location, path)) return false;
+            if (existsSync(path) && !isInside(location, realpathSync(path))) {
+              // Only path() may name a file it would not serve.
+              expect(() => storage.download(name)).toThrow(/File not found/);
+            }
           } catch (error) {
             if (!(error instanceof HttpException) || ![400, 404].includes(error.getStatus())) return false;
             if (JSON.stringify(error.getResponse()).includes(base)) return false;
@@ -65,6 +74,16 @@ describe('property: no name escapes the storage root', () => {
     expect(() => storage.download('escape.txt')).toThrow(/File not found/);
     expect(() => storage.download('escape-dir/secret.txt')).toThrow(/File not found/);
     expect(storage.download('inside-link.txt').size).toBe(1);
+    expect(storage.download('sub-link/b.txt').size).toBe(1);
+    expect(storage.download('sub/b.txt').size).toBe(1);
+    expect(() => storage.download('sub/deep/out/secret.txt')).toThrow(/File not found/);
+    expect(() => storage.download('sub-link/deep/out/secret.txt')).toThrow(/File not found/);
+    expect(() => storage.download('sub')).toThrow(/File not found/);
+    const linked = new FileSystemStorage({ location: join(base, 'media-link') });
+    expect(linked.download('sub/b.txt').size).toBe(1);
+    expect(linked.download('sub-link/b.txt').size).toBe(1);
+    expect(() => linked.download('escape.txt')).toThrow(/File not found/);
+    expect(() => linked.download('sub/deep/out/secret.txt')).toThrow(/File not found/);
     const lenient = new FileSystemStorage({ location, allowSymlinksOutside: true });
     expect(lenient.download('escape.txt').size).toBe(6);
   });
