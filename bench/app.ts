@@ -1,6 +1,8 @@
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, Param, StreamableFile, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Controller, Get, Injectable, Module, Param, Res, StreamableFile, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { ServerResponse } from 'node:http';
 import express from 'express';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
@@ -9,11 +11,14 @@ import { DownloadModule, FileSystemStorage } from 'nestjs-downloadview';
 /**
  * The apps the benchmark compares, one per process (BENCH_APP):
  * - `module`: Nest + DownloadModule (delegates /file/:name; /json is a plain route)
+ * - `module-fastify`: the same on Nest's Fastify platform
  * - `module-off`: the same with `mode: 'off'` (Node serves /file/:name with full HTTP semantics)
  * - `identity`: Nest + an identity global interceptor (the floor of any global interceptor)
  * - `bare`: Nest without any interceptor
  * - `express`: Express `res.sendFile` (and /json)
- * Every Nest variant also has /stream/:name, a plain StreamableFile that no rule matches.
+ * Every Nest variant also has /stream/:name, a plain StreamableFile that no rule matches, and
+ * /manual/:name, which writes X-Sendfile by hand on the raw response: the least any Nest route can
+ * do to delegate (Express platform only).
  */
 const root = process.env.BENCH_ROOT!;
 const port = Number(process.env.PORT);
@@ -29,6 +34,14 @@ class BenchController {
   @Get('file/:name')
   file(@Param('name') name: string) {
     return storage.download(name);
+  }
+
+  @Get('manual/:name')
+  manual(@Param('name') name: string, @Res() res: ServerResponse) {
+    res.setHeader('X-Sendfile', storage.path(name));
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('Content-Length', '0');
+    res.end();
   }
 
   @Get('stream/:name')
@@ -62,7 +75,9 @@ async function main(): Promise<void> {
     app.listen(port, '127.0.0.1');
     return;
   }
-  const app = await NestFactory.create(moduleFor(kind), { logger: false });
+  const app = kind.endsWith('-fastify')
+    ? await NestFactory.create(moduleFor(kind), new FastifyAdapter(), { logger: false })
+    : await NestFactory.create(moduleFor(kind), { logger: false });
   await app.listen(port, '127.0.0.1');
 }
 

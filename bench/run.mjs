@@ -8,8 +8,10 @@ import { connect, createServer } from 'node:net';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const DURATION = process.env.BENCH_DURATION ?? '5s';
-const WRK = ['-t1', '-c16', `-d${DURATION}`];
+const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
+const LONG_DURATION = 3 * DURATION;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const WRK = ['-t1', '-c16'];
 const CLK_TCK = 100;
 const children = [];
 
@@ -32,9 +34,9 @@ const cpuSeconds = (pid) => {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 };
 
-function wrk(url, pid) {
+function wrk(url, pid, seconds) {
   const before = pid ? cpuSeconds(pid) : 0;
-  const out = execFileSync('wrk', [...WRK, url], { encoding: 'utf8' });
+  const out = execFileSync('wrk', [...WRK, `-d${seconds}s`, url], { encoding: 'utf8' });
   const cpu = pid ? cpuSeconds(pid) - before : undefined;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
   const total = Number(/(\d+) requests in/.exec(out)[1]);
@@ -64,37 +66,50 @@ async function main() {
     writeFileSync(join(docroot, name), Buffer.alloc(size, 7));
   }
   const apps = {};
-  for (const kind of ['module', 'module-off', 'identity', 'bare', 'express']) {
+  for (const kind of ['module', 'module-fastify', 'module-off', 'identity', 'bare', 'express']) {
     const port = await freePort();
     apps[kind] = { port, child: start('node', ['.bench-build/bench/app.js'], { BENCH_APP: kind, BENCH_ROOT: docroot, PORT: String(port) }) };
   }
   const staticPort = await freePort();
   const delegatingPort = await freePort();
   const streamingPort = await freePort();
+  const fastifyPort = await freePort();
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, staticPort, docroot)]);
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, delegatingPort, docroot, apps.module.port)]);
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, streamingPort, docroot, apps.bare.port)]);
-  for (const port of [staticPort, delegatingPort, streamingPort, ...Object.values(apps).map((a) => a.port)]) await waitFor(port);
+  start('lighttpd', ['-D', '-f', lighttpdConf(dir, fastifyPort, docroot, apps['module-fastify'].port)]);
+  for (const port of [staticPort, delegatingPort, streamingPort, fastifyPort, ...Object.values(apps).map((a) => a.port)]) await waitFor(port);
 
   const url = (port, path) => `http://127.0.0.1:${port}${path}`;
-  const results = {};
+  const cases = [];
+  const measure = (key, target, pid, duration = DURATION) => cases.push({ key, target, pid, duration, runs: [] });
   for (const file of ['1MiB.bin', '64MiB.bin']) {
-    results[file] = {
-      a: wrk(url(staticPort, `/${file}`)),
-      b: wrk(url(delegatingPort, `/file/${file}`), apps.module.child.pid),
-      cProxy: wrk(url(streamingPort, `/stream/${file}`), apps.bare.child.pid),
-      cDirect: wrk(url(apps.bare.port, `/stream/${file}`), apps.bare.child.pid),
-      nodeServed: wrk(url(apps['module-off'].port, `/file/${file}`), apps['module-off'].child.pid),
-      d: wrk(url(apps.express.port, `/file/${file}`), apps.express.child.pid),
-    };
+    // Few 64 MiB requests fit in a run: longer runs, or one request more or less swings the figure.
+    const duration = file === '64MiB.bin' ? LONG_DURATION : DURATION;
+    const m = (key, target, pid) => measure(`${file} ${key}`, target, pid, duration);
+    m('a', url(staticPort, `/${file}`));
+    m('b', url(delegatingPort, `/file/${file}`), apps.module.child.pid);
+    m('bFastify', url(fastifyPort, `/file/${file}`), apps['module-fastify'].child.pid);
+    m('bManual', url(streamingPort, `/manual/${file}`), apps.bare.child.pid);
+    m('cProxy', url(streamingPort, `/stream/${file}`), apps.bare.child.pid);
+    m('cDirect', url(apps.bare.port, `/stream/${file}`), apps.bare.child.pid);
+    m('nodeServed', url(apps['module-off'].port, `/file/${file}`), apps['module-off'].child.pid);
+    m('d', url(apps.express.port, `/file/${file}`), apps.express.child.pid);
   }
   // Node CPU per delegated download vs per 0-byte-ish JSON answer, both direct on the module app.
-  const delegatedDirect = wrk(url(apps.module.port, '/file/1MiB.bin'), apps.module.child.pid);
-  const json = {
-    module: wrk(url(apps.module.port, '/json'), apps.module.child.pid),
-    identity: wrk(url(apps.identity.port, '/json'), apps.identity.child.pid),
-    bare: wrk(url(apps.bare.port, '/json'), apps.bare.child.pid),
-  };
+  measure('delegatedDirect', url(apps.module.port, '/file/1MiB.bin'), apps.module.child.pid);
+  for (const kind of ['module', 'identity', 'bare']) measure(`json ${kind}`, url(apps[kind].port, '/json'), apps[kind].child.pid);
+  // Rounds run every case in turn, so that a noisy spell hits all of them alike; figures are means.
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of cases) c.runs.push(wrk(c.target, c.pid, c.duration));
+  }
+  const mean = (runs, key) => (runs[0][key] === undefined ? undefined : runs.reduce((sum, r) => sum + r[key], 0) / runs.length);
+  const measured = Object.fromEntries(cases.map((c) => [c.key, { rps: mean(c.runs, 'rps'), mbps: mean(c.runs, 'mbps'), cpuPer1000: mean(c.runs, 'cpuPer1000') }]));
+  const results = Object.fromEntries(['1MiB.bin', '64MiB.bin'].map((file) => [file, Object.fromEntries(
+    Object.entries(measured).filter(([key]) => key.startsWith(`${file} `)).map(([key, value]) => [key.slice(file.length + 1), value]),
+  )]));
+  const delegatedDirect = measured.delegatedDirect;
+  const json = { module: measured['json module'], identity: measured['json identity'], bare: measured['json bare'] };
 
   const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines = [];
@@ -106,6 +121,8 @@ async function main() {
   };
   row('(a) lighttpd static (ceiling)', 'a');
   row('(b) Nest + this module, X-Sendfile through lighttpd', 'b');
+  row('(b) the same on Nest\'s Fastify platform', 'bFastify');
+  row('(b0) Nest, X-Sendfile written by hand on the raw response (no module), through lighttpd', 'bManual');
   row('(c) Nest streaming (plain StreamableFile) through lighttpd', 'cProxy');
   row('(c) Nest streaming (plain StreamableFile), direct', 'cDirect');
   row('Nest + this module, mode off: Node serves the DownloadFile, direct', 'nodeServed');
@@ -115,6 +132,9 @@ async function main() {
   const r64 = results['64MiB.bin'];
   lines.push('', '| ratio | 1 MiB | 64 MiB | target |', '|---|---|---|---|');
   lines.push(`| b/a | ${ratio(r1.b.rps, r1.a.rps)} | ${ratio(r64.b.rps, r64.a.rps)} | 1 MiB ≥ 0.60, 64 MiB ≥ 0.95 |`);
+  lines.push(`| b/a on Fastify | ${ratio(r1.bFastify.rps, r1.a.rps)} | ${ratio(r64.bFastify.rps, r64.a.rps)} | — |`);
+  lines.push(`| b0/a: the most a Nest (Express) route gets, without the module | ${ratio(r1.bManual.rps, r1.a.rps)} | ${ratio(r64.bManual.rps, r64.a.rps)} | — |`);
+  lines.push(`| b/b0: the module against a hand-written header | ${ratio(r1.b.rps, r1.bManual.rps)} | ${ratio(r64.b.rps, r64.bManual.rps)} | — |`);
   lines.push(`| c/a (through lighttpd) | ${ratio(r1.cProxy.rps, r1.a.rps)} | ${ratio(r64.cProxy.rps, r64.a.rps)} | — |`);
   lines.push(`| Node-served DownloadFile / Express sendFile | ${ratio(r1.nodeServed.rps, r1.d.rps)} | ${ratio(r64.nodeServed.rps, r64.d.rps)} | ≥ 1.0 |`);
   lines.push('', '| per-request cost on the Node side | figure | target |', '|---|---|---|');
@@ -123,7 +143,8 @@ async function main() {
   lines.push(`| JSON route with the module / without any interceptor (overhead) | ${ratio(json.module.rps, json.bare.rps)} | ≥ 0.97 |`);
   lines.push(`| Node CPU per delegated download / per JSON response (direct) | ${ratio(delegatedDirect.cpuPer1000, json.module.cpuPer1000)} (${f(delegatedDirect.cpuPer1000, 3)} s vs ${f(json.module.cpuPer1000, 3)} s per 1,000) | ≤ 1.2 |`);
   const header = `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
-    `Node ${process.version}, lighttpd ${execFileSync('lighttpd', ['-v'], { encoding: 'utf8' }).match(/lighttpd\/([\d.]+)/)[1]}, wrk ${WRK.join(' ')}.`;
+    `Node ${process.version}, lighttpd ${execFileSync('lighttpd', ['-v'], { encoding: 'utf8' }).match(/lighttpd\/([\d.]+)/)[1]}, ` +
+    `wrk ${WRK.join(' ')} -d${DURATION}s (64 MiB: -d${LONG_DURATION}s), means of ${ROUNDS} interleaved rounds.`;
   const report = `${header}\n\n${lines.join('\n')}\n`;
   console.log(report);
   if (process.env.BENCH_WRITE !== '0') {
