@@ -18,8 +18,9 @@ import { buildContentDisposition, guessContentType } from '../files/content-head
 import { DownloadFile, statForDownload } from '../files/download-file.js';
 import { matchRule, type FileIdentity, type RuleMatch } from '../matching/match-rule.js';
 import { serveDownload } from '../serving/serve-download.js';
+import { destroyOnClose } from '../serving/destroy-on-close.js';
 import { serveRemote } from '../serving/serve-remote.js';
-import { downloadResponse, sendDownloadResponsesOnNest11 } from '../serving/web-response.js';
+import { downloadResponse, sendDownloadResponsesOnOlderNest } from '../serving/web-response.js';
 import { isInside } from '../storage/path-safety.js';
 import { proxyWillConsume, type IncomingLike } from './proxy-detection.js';
 import { buildRoutePlan, type RoutePlan } from './route-plan.js';
@@ -50,7 +51,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    sendDownloadResponsesOnNest11(this.adapterHost.httpAdapter);
+    sendDownloadResponsesOnOlderNest(this.adapterHost.httpAdapter);
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
@@ -91,7 +92,9 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     }
     if (!isDownloadFile) return file;
     if (file.remoteUrl && !file.path) return serveRemote(file);
-    return serveDownload(file, request, (name, value) => this.adapterHost.httpAdapter.setHeader(response, name, value));
+    const answer = serveDownload(file, request, (name, value) => this.adapterHost.httpAdapter.setHeader(response, name, value));
+    if (answer === file && file.opened) destroyOnClose(response, file.getStream());
+    return answer;
   }
 
   #shouldDelegate(match: RuleMatch, request: IncomingLike): boolean {

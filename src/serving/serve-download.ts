@@ -65,7 +65,7 @@ const emptyBody = () => new ReadableStream({ start: (controller) => controller.c
  *
  * A plain GET of the whole file returns the DownloadFile itself (Nest pipes the file stream: the
  * fastest path) after `setHeader` adds the validators; every other answer is a web `Response`,
- * sent with its own status (natively by Nest 12, see web-response.ts for Nest 11).
+ * sent with its own status (natively by NestJS ≥ 12.4, see web-response.ts for earlier versions).
  */
 export function serveDownload(
   file: DownloadFile,

@@ -5,7 +5,7 @@ import type { TestingModule } from '@nestjs/testing';
 export type Platform = 'express' | 'fastify';
 
 /** Set per Jest project (jest.config.js): what the suites of that project run against. */
-declare const UNDER_TEST: { nestMajor: number; packed: boolean; platform: Platform };
+declare const UNDER_TEST: { nest: string; packed: boolean; platform: Platform };
 export const UNDER: Readonly<typeof UNDER_TEST> = UNDER_TEST;
 
 /** The Nest HTTP platform of this Jest project: every suite that starts an app runs on both. */

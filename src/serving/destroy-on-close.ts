@@ -1,0 +1,18 @@
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+
+/**
+ * Destroys `stream` (closing its file) when the response closes before the stream has ended: a
+ * client that left mid-body. `pipe()` leaves its source open then, and some adapters (NestJS 12.0's
+ * Express adapter, for one) pipe without watching for it; where the adapter does watch, destroying
+ * twice is harmless. One listener per Node-served download.
+ */
+export function destroyOnClose(response: unknown, stream: Readable): void {
+  const raw = ((response as { raw?: unknown }).raw ?? response) as Partial<ServerResponse>;
+  if (typeof raw.once !== 'function') return;
+  const destroy = () => {
+    if (!stream.readableEnded) stream.destroy();
+  };
+  if (raw.destroyed) destroy();
+  else raw.once('close', destroy);
+}
