@@ -63,5 +63,7 @@ export default {
     // The oldest 12 line: before 12.4, Nest sends no web Response itself (see web-response.ts).
     ...packed('nest12.0-esm', '12.0'),
     ...packed('nest11-cjs', '11'),
+    // The oldest line the peer range allows.
+    ...packed('nest11.0-cjs', '11.0'),
   ],
 };

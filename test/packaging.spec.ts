@@ -35,14 +35,14 @@ describe('the packed tarball', () => {
     expect(result.ranged).toEqual({ status: 206, body: 'mem' });
   };
 
-  it('works in a fresh ESM NestJS 12 app', async () => {
-    const { stdout } = await run('node', ['app.mjs'], { cwd: join(packed, 'nest12-esm') });
-    expectWorkingDownloads(stdout, '12');
-  }, 60_000);
-
-  it('works in a CommonJS NestJS 11 app (require of the ESM package)', async () => {
-    const { stdout } = await run('node', ['app.cjs'], { cwd: join(packed, 'nest11-cjs') });
-    expectWorkingDownloads(stdout, '11');
+  it.each([
+    ['nest12-esm', 'app.mjs', 'an ESM NestJS 12 app', '12'],
+    ['nest12.0-esm', 'app.mjs', 'an ESM NestJS 12.0 app', '12'],
+    ['nest11-cjs', 'app.cjs', 'a CommonJS NestJS 11 app (require of the ESM package)', '11'],
+    ['nest11.0-cjs', 'app.cjs', 'a CommonJS NestJS 11.0.0 app (require of the ESM package)', '11'],
+  ])('works in a fresh app: %s (%s), %s', async (dir, entry, _what, major) => {
+    const { stdout } = await run('node', [entry], { cwd: join(packed, dir) });
+    expectWorkingDownloads(stdout, major);
   }, 60_000);
 
   it.each([

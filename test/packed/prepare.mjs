@@ -10,7 +10,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import { join, relative, resolve } from 'node:path';
 
 export const PACKED_ROOT = resolve('.packed');
-export const PACKED_APPS = ['nest12-esm', 'nest12.0-esm', 'nest11-cjs'];
+export const PACKED_APPS = ['nest12-esm', 'nest12.0-esm', 'nest11-cjs', 'nest11.0-cjs'];
 
 const npm = (args, cwd) => execFileSync('npm', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
 const sha256 = (...parts) => createHash('sha256').update(parts.join('\0')).digest('hex');
