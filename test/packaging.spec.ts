@@ -24,6 +24,8 @@ describe('the packed tarball', () => {
     const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
     expect(files.filter((f) => !/^(dist\/|README\.md$|LICENSE$|package\.json$)/.test(f))).toEqual([]);
     expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/cli/main.js', 'README.md', 'LICENSE']));
+    // Nothing that points at files the tarball leaves out (source maps of src/).
+    expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
   });
 
   const expectWorkingDownloads = (stdout: string, major: string) => {
