@@ -47,16 +47,24 @@ describe('the packed tarball', () => {
     expectWorkingDownloads(stdout, major);
   }, 60_000);
 
+  const tsc = join(root, 'node_modules', '.bin', 'tsc');
+  const typeCheck = (dir: string, module: string, resolution: string) =>
+    run(tsc, ['--ignoreConfig', '--noEmit', '--strict', '--experimentalDecorators', '--skipLibCheck', '--ignoreDeprecations', '6.0', '--module', module, '--moduleResolution', resolution, '--target', 'ES2022', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'types-check.ts'], { cwd: join(packed, dir) });
+
   it.each([
     ['NodeNext', 'NodeNext'],
     ['Node16', 'Node16'],
     ['Bundler', 'ESNext'],
-  ])('its types resolve under moduleResolution %s', async (resolution, module) => {
-    const dir = join(packed, 'nest12-esm');
-    expect(readdirSync(dir)).toContain('node_modules');
-    const tsc = join(root, 'node_modules', '.bin', 'tsc');
-    await expect(
-      run(tsc, ['--ignoreConfig', '--noEmit', '--strict', '--experimentalDecorators', '--skipLibCheck', '--module', module, '--moduleResolution', resolution, '--target', 'ES2022', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'types-check.ts'], { cwd: dir }),
-    ).resolves.toBeDefined();
+  ])('its types resolve in an ESM app under moduleResolution %s', async (resolution, module) => {
+    await expect(typeCheck('nest12-esm', module, resolution)).resolves.toBeDefined();
+  }, 120_000);
+
+  // The two settings of CommonJS Nest apps: `commonjs` (node10 resolution, where typesVersions
+  // gives the subpaths their types) and `nodenext` (TypeScript >= 5.8 types require() of ESM).
+  it.each([
+    ['Node10', 'CommonJS'],
+    ['NodeNext', 'NodeNext'],
+  ])('its types resolve in a CommonJS app under moduleResolution %s', async (resolution, module) => {
+    await expect(typeCheck('nest11-cjs', module, resolution)).resolves.toBeDefined();
   }, 120_000);
 });

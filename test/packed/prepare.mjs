@@ -3,10 +3,10 @@
 // "packed" projects run the same tests against the tarball on NestJS 12 (ESM) and NestJS 11 (CJS).
 //
 // Runs before Jest (npm's pretest), as Jest looks for test files before any globalSetup would run.
-// An app is reinstalled only when the tarball or its fixture's package.json changed.
+// An app is reinstalled only when the tarball or a file of its fixture changed.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 
 export const PACKED_ROOT = resolve('.packed');
@@ -41,7 +41,8 @@ function install(name, tarball) {
   const fixture = join('test', 'fixtures', name);
   const app = join(PACKED_ROOT, name);
   const stamp = join(app, '.installed');
-  const wanted = sha256(readFileSync(tarball), readFileSync(join(fixture, 'package.json')));
+  const fixtureFiles = readdirSync(fixture).sort().map((file) => `${file}\0${readFileSync(join(fixture, file), 'utf8')}`);
+  const wanted = sha256(readFileSync(tarball), readFileSync(join('test', 'fixtures', 'app-body.js')), ...fixtureFiles);
   if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
     rmSync(app, { recursive: true, force: true });
     cpSync(fixture, app, { recursive: true });
