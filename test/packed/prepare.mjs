@@ -42,11 +42,15 @@ function install(name, tarball) {
   const app = join(PACKED_ROOT, name);
   const stamp = join(app, '.installed');
   const fixtureFiles = readdirSync(fixture).sort().map((file) => `${file}\0${readFileSync(join(fixture, file), 'utf8')}`);
-  const wanted = sha256(readFileSync(tarball), readFileSync(join('test', 'fixtures', 'app-body.js')), ...fixtureFiles);
+  const shared = ['app.mjs', 'app.cjs', 'app-body.js'].map((file) => readFileSync(join('test', 'fixtures', file)));
+  const wanted = sha256(readFileSync(tarball), ...shared, ...fixtureFiles);
   if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {
     rmSync(app, { recursive: true, force: true });
     cpSync(fixture, app, { recursive: true });
-    cpSync(join('test', 'fixtures', 'app-body.js'), join(app, name.endsWith('esm') ? 'app-body.cjs' : 'app-body.js'));
+    // The app itself, shared by the fixtures: an entry point of the app's module type and its body.
+    const esm = name.endsWith('-esm');
+    cpSync(join('test', 'fixtures', esm ? 'app.mjs' : 'app.cjs'), join(app, esm ? 'app.mjs' : 'app.cjs'));
+    cpSync(join('test', 'fixtures', 'app-body.js'), join(app, esm ? 'app-body.cjs' : 'app-body.js'));
     npm(['install', '--no-audit', '--no-fund', '--loglevel=error', tarball], app);
     writeFileSync(stamp, wanted);
   }
