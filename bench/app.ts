@@ -12,6 +12,7 @@ import { DownloadModule, FileSystemStorage } from 'nestjs-downloadview';
  * The apps the benchmark compares, one per process (BENCH_APP):
  * - `module`: Nest + DownloadModule (delegates /file/:name; /json is a plain route)
  * - `module-fastify`: the same on Nest's Fastify platform
+ * - `module-nginx`: the same with the nginx backend (X-Accel-Redirect to the internal /protected/)
  * - `module-off`: the same with `mode: 'off'` (Node serves /file/:name with full HTTP semantics)
  * - `identity`: Nest + an identity global interceptor (the floor of any global interceptor)
  * - `bare`: Nest without any interceptor
@@ -59,7 +60,10 @@ class IdentityInterceptor implements NestInterceptor {
 
 function moduleFor(kind: string) {
   const mode = kind === 'module-off' ? ('off' as const) : ('always' as const);
-  const imports = kind.startsWith('module') ? [DownloadModule.forRoot({ mode, rules: [{ sourceUrl: '/media/', destinationDir: root }] })] : [];
+  const rule = kind === 'module-nginx'
+    ? { sourceUrl: '/media/', destinationDir: '/protected/', backend: 'nginx' as const }
+    : { sourceUrl: '/media/', destinationDir: root };
+  const imports = kind.startsWith('module') ? [DownloadModule.forRoot({ mode, rules: [rule] })] : [];
   const providers = kind === 'identity' ? [{ provide: APP_INTERCEPTOR, useClass: IdentityInterceptor }] : [];
   @Module({ imports, providers, controllers: [BenchController] })
   class BenchModule {}

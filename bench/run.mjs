@@ -56,6 +56,27 @@ function lighttpdConf(dir, port, docroot, appPort) {
   return file;
 }
 
+/** nginx serving the docroot statically, and in front of the app with kept-alive upstream connections. */
+function nginxConf(dir, port, docroot, appPort) {
+  const file = join(dir, `nginx-${port}.conf`);
+  mkdirSync(join(dir, `nginx-${port}`), { recursive: true });
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/nginx-${port}/${t};`).join(' ');
+  writeFileSync(file, `daemon off; user root; worker_processes 1; pid ${dir}/nginx-${port}.pid; error_log ${dir}/nginx-${port}.log;
+events {}
+http {
+  access_log off; sendfile on; ${temp}
+  upstream app { server 127.0.0.1:${appPort}; keepalive 16; }
+  server {
+    listen 127.0.0.1:${port};
+    location /protected/ { internal; alias ${docroot}/; }
+    location /static/ { alias ${docroot}/; }
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`);
+  return file;
+}
+
 async function main() {
   execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
   execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'inherit' });
@@ -66,7 +87,7 @@ async function main() {
     writeFileSync(join(docroot, name), Buffer.alloc(size, 7));
   }
   const apps = {};
-  for (const kind of ['module', 'module-fastify', 'module-off', 'identity', 'bare', 'express']) {
+  for (const kind of ['module', 'module-fastify', 'module-nginx', 'module-off', 'identity', 'bare', 'express']) {
     const port = await freePort();
     apps[kind] = { port, child: start('node', ['.bench-build/bench/app.js'], { BENCH_APP: kind, BENCH_ROOT: docroot, PORT: String(port) }) };
   }
@@ -74,11 +95,13 @@ async function main() {
   const delegatingPort = await freePort();
   const streamingPort = await freePort();
   const fastifyPort = await freePort();
+  const nginxPort = await freePort();
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, staticPort, docroot)]);
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, delegatingPort, docroot, apps.module.port)]);
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, streamingPort, docroot, apps.bare.port)]);
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, fastifyPort, docroot, apps['module-fastify'].port)]);
-  for (const port of [staticPort, delegatingPort, streamingPort, fastifyPort, ...Object.values(apps).map((a) => a.port)]) await waitFor(port);
+  start('nginx', ['-c', nginxConf(dir, nginxPort, docroot, apps['module-nginx'].port)]);
+  for (const port of [staticPort, delegatingPort, streamingPort, fastifyPort, nginxPort, ...Object.values(apps).map((a) => a.port)]) await waitFor(port);
 
   const url = (port, path) => `http://127.0.0.1:${port}${path}`;
   const cases = [];
@@ -91,6 +114,8 @@ async function main() {
     m('b', url(delegatingPort, `/file/${file}`), apps.module.child.pid);
     m('bFastify', url(fastifyPort, `/file/${file}`), apps['module-fastify'].child.pid);
     m('bManual', url(streamingPort, `/manual/${file}`), apps.bare.child.pid);
+    m('aNginx', url(nginxPort, `/static/${file}`));
+    m('bNginx', url(nginxPort, `/file/${file}`), apps['module-nginx'].child.pid);
     m('cProxy', url(streamingPort, `/stream/${file}`), apps.bare.child.pid);
     m('cDirect', url(apps.bare.port, `/stream/${file}`), apps.bare.child.pid);
     m('nodeServed', url(apps['module-off'].port, `/file/${file}`), apps['module-off'].child.pid);
@@ -123,6 +148,8 @@ async function main() {
   row('(b) Nest + this module, X-Sendfile through lighttpd', 'b');
   row('(b) the same on Nest\'s Fastify platform', 'bFastify');
   row('(b0) Nest, X-Sendfile written by hand on the raw response (no module), through lighttpd', 'bManual');
+  row('(a) nginx static', 'aNginx');
+  row('(b) Nest + this module, X-Accel-Redirect through nginx (upstream keepalive)', 'bNginx');
   row('(c) Nest streaming (plain StreamableFile) through lighttpd', 'cProxy');
   row('(c) Nest streaming (plain StreamableFile), direct', 'cDirect');
   row('Nest + this module, mode off: Node serves the DownloadFile, direct', 'nodeServed');
@@ -133,6 +160,7 @@ async function main() {
   lines.push('', '| ratio | 1 MiB | 64 MiB | target |', '|---|---|---|---|');
   lines.push(`| b/a | ${ratio(r1.b.rps, r1.a.rps)} | ${ratio(r64.b.rps, r64.a.rps)} | 1 MiB ≥ 0.60, 64 MiB ≥ 0.95 |`);
   lines.push(`| b/a on Fastify | ${ratio(r1.bFastify.rps, r1.a.rps)} | ${ratio(r64.bFastify.rps, r64.a.rps)} | — |`);
+  lines.push(`| b/a through nginx (against nginx static) | ${ratio(r1.bNginx.rps, r1.aNginx.rps)} | ${ratio(r64.bNginx.rps, r64.aNginx.rps)} | — |`);
   lines.push(`| b0/a: the most a Nest (Express) route gets, without the module | ${ratio(r1.bManual.rps, r1.a.rps)} | ${ratio(r64.bManual.rps, r64.a.rps)} | — |`);
   lines.push(`| b/b0: the module against a hand-written header | ${ratio(r1.b.rps, r1.bManual.rps)} | ${ratio(r64.b.rps, r64.bManual.rps)} | — |`);
   lines.push(`| c/a (through lighttpd) | ${ratio(r1.cProxy.rps, r1.a.rps)} | ${ratio(r64.cProxy.rps, r64.a.rps)} | — |`);

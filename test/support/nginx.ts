@@ -31,10 +31,17 @@ http {
   fastcgi_temp_path ${dir}/fastcgi;
   uwsgi_temp_path ${dir}/uwsgi;
   scgi_temp_path ${dir}/scgi;
+  # Connections to the app are kept and reused (as the README recommends).
+  upstream app { server 127.0.0.1:${options.appPort}; keepalive 16; }
   server {
     listen 127.0.0.1:${port};
 ${locations}
-    location / { proxy_pass http://127.0.0.1:${options.appPort}; proxy_set_header X-Sendfile-Type X-Accel-Redirect; }
+    location / {
+      proxy_pass http://app;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header X-Sendfile-Type X-Accel-Redirect;
+    }
   }
 }
 `;
