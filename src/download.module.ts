@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { compileOptions } from './config/compile-options.js';
 import type { DownloadModuleOptions } from './download.interfaces.js';
 import { ConfigurableDownloadModule, DOWNLOAD_MODULE_OPTIONS } from './download.module-definition.js';
@@ -11,6 +11,8 @@ import { DownloadInterceptor } from './interceptors/download.interceptor.js';
  * (`DownloadModule.forRoot({ backend, rules })` or `forRootAsync({ useFactory, inject })`).
  */
 @Module({
+  // DiscoveryModule: the interceptor checks every route's @XSendfile() rule at startup.
+  imports: [DiscoveryModule],
   providers: [
     {
       provide: COMPILED_DOWNLOAD_OPTIONS,

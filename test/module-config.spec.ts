@@ -182,4 +182,30 @@ describe('DownloadModule configuration', () => {
       await expect(appWith(options)).rejects.toThrow(message);
     });
   });
+
+  describe('an invalid @XSendfile() rule fails at startup too, before any request', () => {
+    const routeCases: [string, object, RegExp][] = [
+      ['relative destination', { sourceUrl: '/m/', destinationDir: 'srv' }, /@XSendfile on ReportsController\.report: "destinationDir" must be an absolute directory/],
+      ['unknown key', { backend: 'nginx', modes: 'off' }, /@XSendfile on ReportsController\.report: "modes" is not a known option \(did you mean "mode"\?\)/],
+      ['unknown backend', { backend: 'iis' }, /@XSendfile on ReportsController\.report: "backend" names an unknown backend "iis"/],
+    ];
+    it.each(routeCases)('%s', async (_, routeRule, message) => {
+      let called = false;
+      @Controller('reports')
+      class ReportsController {
+        @Get()
+        @XSendfile(routeRule as never)
+        report() {
+          called = true;
+          return DownloadFile.fromPath(join(dir, 'a.txt'));
+        }
+      }
+      const moduleRef = await Test.createTestingModule({
+        imports: [DownloadModule.forRoot({ rules: [rule] })],
+        controllers: [ReportsController],
+      }).compile();
+      await expect(createTestApp(moduleRef)).rejects.toThrow(message);
+      expect(called).toBe(false);
+    });
+  });
 });

@@ -7,7 +7,7 @@ import {
   type NestInterceptor,
   type OnModuleInit,
 } from '@nestjs/common';
-import { HttpAdapterHost, Reflector } from '@nestjs/core';
+import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
 import { ReadStream, realpathSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { map, type Observable } from 'rxjs';
@@ -48,30 +48,46 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     @Inject(COMPILED_DOWNLOAD_OPTIONS) private readonly options: CompiledOptions,
     private readonly reflector: Reflector,
     private readonly adapterHost: HttpAdapterHost,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
   ) {}
 
   onModuleInit(): void {
     sendDownloadResponsesOnOlderNest(this.adapterHost.httpAdapter);
+    this.#planEveryRoute();
+  }
+
+  /**
+   * Works out every controller method's plan now, so that an invalid `@XSendfile()` rule stops the
+   * app at startup, naming the route and the field, like an invalid module rule does.
+   */
+  #planEveryRoute(): void {
+    for (const { instance, metatype } of this.discovery.getControllers()) {
+      if (!instance || typeof metatype !== 'function') continue;
+      const prototype = Object.getPrototypeOf(instance);
+      for (const name of this.scanner.getAllMethodNames(prototype)) {
+        this.#planOf(prototype[name], metatype as Function);
+      }
+    }
   }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    const plan = this.#planFor(context);
+    // A route that answers anything but a file pays for one instanceof check.
     return next.handle().pipe(
-      map((value) => (value instanceof StreamableFile ? this.#respond(value, plan, context) : value)),
+      map((value) => (value instanceof StreamableFile ? this.#respond(value, this.#planFor(context), context) : value)),
     );
   }
 
   #planFor(context: ExecutionContext): RoutePlan {
-    const handler = context.getHandler();
+    return this.#plans.get(context.getHandler()) ?? this.#planOf(context.getHandler(), context.getClass());
+  }
+
+  #planOf(handler: Function, controller: Function): RoutePlan {
     let plan = this.#plans.get(handler);
     if (!plan) {
-      const metadata = this.reflector.getAllAndOverride<XSendfileOptions | true | undefined>(
-        XSENDFILE_METADATA,
-        [handler, context.getClass()],
-      );
-      const where = `@XSendfile on ${context.getClass().name}.${handler.name}`;
-      plan = buildRoutePlan(metadata, this.options, where);
+      const metadata = this.reflector.getAllAndOverride<XSendfileOptions | true | undefined>(XSENDFILE_METADATA, [handler, controller]);
+      plan = buildRoutePlan(metadata, this.options, `@XSendfile on ${controller.name}.${handler.name}`);
       this.#plans.set(handler, plan);
     }
     return plan;
