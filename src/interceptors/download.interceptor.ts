@@ -80,7 +80,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   }
 
   #planFor(context: ExecutionContext): RoutePlan {
-    return this.#plans.get(context.getHandler()) ?? this.#planOf(context.getHandler(), context.getClass());
+    return this.#planOf(context.getHandler(), context.getClass());
   }
 
   #planOf(handler: Function, controller: Function): RoutePlan {
@@ -108,7 +108,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     }
     if (!isDownloadFile) return file;
     if (file.remoteUrl && !file.path) return serveRemote(file);
-    const answer = serveDownload(file, request, (name, value) => this.adapterHost.httpAdapter.setHeader(response, name, value));
+    const answer = serveDownload(file, request, this.#headerSetter(response));
     if (answer === file && file.opened) destroyOnClose(response, file.getStream());
     return answer;
   }

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import rangeParser from 'range-parser';
 import type { DownloadFile } from '../files/download-file.js';
 import { fileErrorToHttp } from '../files/file-errors.js';
+import { rawResponse } from './destroy-on-close.js';
 import { downloadResponse } from './web-response.js';
 
 /** The request as far as serving needs it (Express and Fastify requests both fit). */
@@ -142,7 +143,7 @@ function whole(file: DownloadFile, tag: string, lastModified: string | undefined
  * socket is destroyed so the client cannot take a truncated file for a whole one.
  */
 function answerStreamError(err: Error, response: unknown): void {
-  const res = ((response as { raw?: unknown }).raw ?? response) as import('node:http').ServerResponse;
+  const res = rawResponse(response);
   const code = (err as NodeJS.ErrnoException).code;
   logger.error(`Download failed while streaming: ${code ?? err.message}`);
   if (res.destroyed) return;
