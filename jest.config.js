@@ -14,7 +14,7 @@ const esm = {
 /** The suites that start a Nest app: they run on Express and on Fastify. */
 const APP_SUITES = [
   'under-test', 'module-config', 'signed-urls', 'node-serving', 'lighttpd-demo',
-  'lighttpd.e2e', 'lighttpd-fastcgi.e2e', 'proxies.e2e', 'healthcheck.e2e',
+  'lighttpd.e2e', 'lighttpd-fastcgi.e2e', 'proxies.e2e', 'healthcheck.e2e', 'decision-log',
 ];
 /** The suites that also run against the packed tarball (all but those that test src/ itself). */
 const CORE_SUITES = [...APP_SUITES, 'backends'];

@@ -6,7 +6,7 @@ import { mediaRoot } from './media.js';
 
 /**
  * `GET /health`: the four X-Sendfile checks on the demo file, the app hit directly and through
- * lighttpd (`npm run sample:lighttpd` puts lighttpd on :8080; SAMPLE_PROXY_URL overrides it).
+ * lighttpd (`npm run sample` puts lighttpd on :8080 when it is installed; SAMPLE_PROXY_URL overrides it).
  */
 @Controller('health')
 export class HealthController {

@@ -50,6 +50,12 @@ export interface DownloadModuleOptions {
   trustedProxies?: string[];
   /** Let storages and rules follow symlinks whose target lies outside their root. Default false. */
   allowSymlinksOutside?: boolean;
+  /**
+   * Log, at Nest's `debug` level (context `DownloadModule`), why each file response was delegated
+   * (backend, rule, header) or served by Node (no rule matched, mode, proxy not announced…). Default
+   * false; `DOWNLOADVIEW_DEBUG=1` turns it on without a code change.
+   */
+  debug?: boolean;
 }
 
 /** What `@XSendfile()` takes: a route rule (its `destinationDir` optional when only `mode`/`backend` change), or false. */

@@ -36,9 +36,11 @@ export interface CompiledOptions {
   readonly envMode?: DownloadMode;
   readonly trustedProxies: BlockList;
   readonly allowSymlinksOutside: boolean;
+  /** Log why each file response was or was not delegated (`debug` option or `DOWNLOADVIEW_DEBUG`). */
+  readonly debug: boolean;
 }
 
-const MODULE_KEYS = ['backend', 'rules', 'scope', 'mode', 'trustedProxies', 'allowSymlinksOutside'];
+const MODULE_KEYS = ['backend', 'rules', 'scope', 'mode', 'trustedProxies', 'allowSymlinksOutside', 'debug'];
 const RULE_KEYS = [
   'sourceUrl', 'sourceDir', 'destinationDir', 'backend', 'mode',
   'charset', 'buffering', 'expires', 'limitRate',
@@ -202,6 +204,11 @@ export function modeFromEnvironment(): DownloadMode | undefined {
   return checkMode(process.env.DOWNLOADVIEW_MODE || undefined, 'environment variable DOWNLOADVIEW_MODE');
 }
 
+/** The environment variable `DOWNLOADVIEW_DEBUG` (`1`/`true`), which turns the decision log on. */
+function debugFromEnvironment(): boolean {
+  return ['1', 'true', 'yes'].includes((process.env.DOWNLOADVIEW_DEBUG ?? '').toLowerCase());
+}
+
 /** Validates the module options (failing with the rule and field named) and prepares them. */
 export function compileOptions(options: DownloadModuleOptions): CompiledOptions {
   const where = 'DownloadModule options';
@@ -221,6 +228,9 @@ export function compileOptions(options: DownloadModuleOptions): CompiledOptions 
   if (options.allowSymlinksOutside !== undefined && typeof options.allowSymlinksOutside !== 'boolean') {
     throw new DownloadConfigError(where, 'allowSymlinksOutside', 'must be a boolean');
   }
+  if (options.debug !== undefined && typeof options.debug !== 'boolean') {
+    throw new DownloadConfigError(where, 'debug', 'must be a boolean');
+  }
   const mode = checkMode(options.mode, where) ?? 'always';
   const rules = (options.rules ?? []).map((rule, i) => compileRule(rule, i, `rules[${i}]`, backend));
   warnAboutShadowedRules(rules);
@@ -232,6 +242,7 @@ export function compileOptions(options: DownloadModuleOptions): CompiledOptions 
     envMode: modeFromEnvironment(),
     trustedProxies: compileTrustedProxies(options.trustedProxies),
     allowSymlinksOutside: options.allowSymlinksOutside ?? false,
+    debug: options.debug ?? debugFromEnvironment(),
   };
 }
 

@@ -1,6 +1,7 @@
 import {
   Inject,
   Injectable,
+  Logger,
   StreamableFile,
   type CallHandler,
   type ExecutionContext,
@@ -22,10 +23,16 @@ import { destroyOnClose } from '../serving/destroy-on-close.js';
 import { serveRemote } from '../serving/serve-remote.js';
 import { downloadResponse, sendDownloadResponsesOnOlderNest } from '../serving/web-response.js';
 import { isInside } from '../storage/path-safety.js';
-import { proxyWillConsume, type IncomingLike } from './proxy-detection.js';
+import { whyProxyWillNotConsume, type IncomingLike } from './proxy-detection.js';
+import { describeHeaders, describeRequest, noRuleMatched, ruleName } from './decision-log.js';
 import { buildRoutePlan, type RoutePlan } from './route-plan.js';
 
-const NOT_DELEGATED = Symbol('not delegated');
+// Why a file is served by Node: the decision log's words, also the hot path's "not delegated" mark.
+const NOT_CONVERTED = 'conversion is off for this route (@XSendfile(false), or scope "decorated" and no @XSendfile())';
+const VIRTUAL = 'a virtual file (in memory) is never delegated';
+const NOT_A_FILE = 'not a file on disk (a StreamableFile over something other than createReadStream(path) of a whole file)';
+const NO_RULE = 'no rule matched';
+const SYMLINK_OUT = 'its real path leaves the rule\'s sourceDir (a symlink; see allowSymlinksOutside)';
 
 /** The file a plain `StreamableFile` reads, when it reads a whole file from a path. */
 function plainFileIdentity(file: StreamableFile): FileIdentity | undefined {
@@ -43,6 +50,8 @@ function plainFileIdentity(file: StreamableFile): FileIdentity | undefined {
 @Injectable()
 export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   readonly #plans = new WeakMap<Function, RoutePlan>();
+  /** Set when the decision log is on (`debug`): one debug line per file response. */
+  readonly #log?: Logger;
 
   constructor(
     @Inject(COMPILED_DOWNLOAD_OPTIONS) private readonly options: CompiledOptions,
@@ -50,7 +59,9 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     private readonly adapterHost: HttpAdapterHost,
     private readonly discovery: DiscoveryService,
     private readonly scanner: MetadataScanner,
-  ) {}
+  ) {
+    if (options.debug) this.#log = new Logger('DownloadModule');
+  }
 
   onModuleInit(): void {
     sendDownloadResponsesOnOlderNest(this.adapterHost.httpAdapter);
@@ -95,17 +106,29 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
 
   #respond(file: StreamableFile, plan: RoutePlan, context: ExecutionContext): unknown {
     const http = context.switchToHttp();
-    const request = http.getRequest<IncomingLike & { method?: string }>();
+    const request = http.getRequest<IncomingLike & { method?: string; url?: string }>();
     const response = http.getResponse();
     const isDownloadFile = file instanceof DownloadFile;
-    if (plan.convert && !(isDownloadFile && file.isVirtual)) {
+    let notDelegated: string;
+    if (!plan.convert) {
+      notDelegated = NOT_CONVERTED;
+    } else if (isDownloadFile && file.isVirtual) {
+      notDelegated = VIRTUAL;
+    } else {
       const identity = isDownloadFile ? { url: file.url, path: file.path } : plainFileIdentity(file);
       const match = identity && matchRule(plan.rules, identity);
-      if (match && this.#shouldDelegate(match, request)) {
-        const delegated = this.#delegate(file, identity, match, request, response);
-        if (delegated !== NOT_DELEGATED) return delegated;
+      if (!identity) {
+        notDelegated = NOT_A_FILE;
+      } else if (!match) {
+        notDelegated = this.#log ? noRuleMatched(plan.rules, identity) : NO_RULE;
+      } else {
+        const refused = this.#whyNotDelegate(match, request);
+        const delegated = refused ?? this.#delegate(file, identity, match, request, response);
+        if (typeof delegated !== 'string') return delegated;
+        notDelegated = delegated;
       }
     }
+    this.#log?.debug(`${describeRequest(request, file)} served by Node: ${notDelegated}`);
     if (!isDownloadFile) return file;
     if (file.remoteUrl && !file.path) return serveRemote(file);
     const answer = serveDownload(file, request, this.#headerSetter(response));
@@ -113,18 +136,20 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     return answer;
   }
 
-  #shouldDelegate(match: RuleMatch, request: IncomingLike): boolean {
+  /** Why a matching rule does not delegate for this request (its mode), or undefined when it does. */
+  #whyNotDelegate(match: RuleMatch, request: IncomingLike): string | undefined {
     const { mode, backend } = match.rule as RuleMatch['rule'] & { mode: string };
-    if (mode === 'always') return true;
-    return mode === 'auto' && proxyWillConsume(request, backend, this.options.trustedProxies);
+    if (mode === 'always') return undefined;
+    if (mode === 'off') return this.options.envMode === 'off' ? 'mode off (DOWNLOADVIEW_MODE)' : `mode off (${ruleName(match.rule)})`;
+    return whyProxyWillNotConsume(request, backend, this.options.trustedProxies);
   }
 
   /**
    * The proxy's answer: `undefined` (Nest sends the headers set here and an empty body, its
    * cheapest reply; `null` would be serialised as JSON by Fastify for a JSON file), a `Response` for
-   * another status, or NOT_DELEGATED when the proxy cannot serve it.
+   * another status, or why the proxy cannot serve it (a string).
    */
-  #delegate(file: StreamableFile, identity: FileIdentity, match: RuleMatch, request: IncomingLike, response: unknown): Response | undefined | typeof NOT_DELEGATED {
+  #delegate(file: StreamableFile, identity: FileIdentity, match: RuleMatch, request: IncomingLike & { method?: string; url?: string }, response: unknown): Response | undefined | string {
     const isDownloadFile = file instanceof DownloadFile;
     // Matched by path: the real path must lie below sourceDir too, or a symlink would let the
     // proxy serve a file outside it. This also turns a missing file into a 404.
@@ -132,7 +157,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     if (match.rule.sourceDir && identity.path && (!isDownloadFile || !file.url || !match.rule.sourceUrl)) {
       if (!isDownloadFile) size = statForDownload(identity.path).size;
       if (!this.options.allowSymlinksOutside && !isInside(match.rule.sourceDir, realpathSync.native(identity.path) + '/')) {
-        return NOT_DELEGATED;
+        return SYMLINK_OUT;
       }
     }
     const range = request.headers.range;
@@ -143,7 +168,8 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
       size,
       options: match.rule.backendOptions,
     });
-    if (!delegation) return NOT_DELEGATED;
+    if (!delegation) return `backend ${match.rule.backend.name} cannot carry this name or request (${ruleName(match.rule)})`;
+    this.#log?.debug(`${describeRequest(request, file)} delegated to ${match.rule.backend.name} by ${ruleName(match.rule)}: ${describeHeaders(delegation)}`);
 
     const type = isDownloadFile ? file.contentType : (file.options.type ?? guessContentType(basename(identity.path ?? '')));
     const disposition = isDownloadFile

@@ -54,7 +54,7 @@ describe(`soak: ${COUNT} Node-served downloads (a third aborted) and ${COUNT} de
     appPort = await freePort();
     // mode auto: hit directly, Node serves; through lighttpd (which announces X-Sendfile), lighttpd does.
     app = spawn('node', ['--expose-gc', '--import', './test/soak/gc-on-signal.mjs', '.sample-build/sample/main.js'], {
-      env: { ...process.env, PORT: String(appPort), SAMPLE_MEDIA_ROOT: root, DOWNLOADVIEW_MODE: 'auto' },
+      env: { ...process.env, PORT: String(appPort), SAMPLE_MEDIA_ROOT: root, SAMPLE_LIGHTTPD: 'off', DOWNLOADVIEW_DEBUG: '0' },
       stdio: 'ignore',
     });
     for (let i = 0; i < 200; i++) {

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,12 +42,18 @@ export interface ServerSpec {
 
 /** Starts a real server in the foreground on a free loopback port; `stop()` kills it and removes its folder. */
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
+  if (!existsSync(spec.command)) {
+    // One line that says what to do (npm test's first step installs the servers where it can).
+    throw new Error(`${spec.name} is not installed (${spec.command}): run "bash scripts/test-servers.sh" as root, or apt-get install it`);
+  }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `${spec.name}-`));
   const { args, check, errorLog } = spec.configure(dir, port);
   if (check) {
     const checked = spawnSync(spec.command, check, { encoding: 'utf8' });
-    if (checked.status !== 0) throw new Error(`${spec.name} configuration rejected:\n${checked.stdout}${checked.stderr}`);
+    if (checked.status !== 0) {
+      throw new Error(`${spec.name} configuration rejected:\n${checked.error?.message ?? ''}${checked.stdout ?? ''}${checked.stderr ?? ''}`);
+    }
   }
   const child: ChildProcess = spawn(spec.command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
