@@ -11,7 +11,8 @@ export type {
 } from './download.interfaces.js';
 export { XSendfile } from './decorators/xsendfile.decorator.js';
 export { DownloadFile, type DownloadFileOptions } from './files/download-file.js';
-export { FileSystemStorage, type FileSystemStorageOptions } from './storage/file-system.storage.js';
+export { FileSystemStorage, type FileSystemStorageOptions, type SaveOptions } from './storage/file-system.storage.js';
+export type { OnConflict, SaveData } from './storage/atomic-write.js';
 export { DownloadInterceptor } from './interceptors/download.interceptor.js';
 export { DownloadConfigError } from './config/download-config.error.js';
 export {

@@ -1,6 +1,9 @@
 import {
+  BadRequestException,
+  ConflictException,
   ForbiddenException,
   HttpException,
+  HttpStatus,
   InternalServerErrorException,
   NotFoundException,
   ServiceUnavailableException,
@@ -33,4 +36,39 @@ export function fileErrorToHttp(error: unknown): HttpException {
     default:
       return new InternalServerErrorException('File could not be read');
   }
+}
+
+/** The errno codes of a failed write, as HTTP: what the client (or the app) can do about it. */
+const WRITE_ERRORS: Record<string, () => HttpException> = {
+  ENOSPC: insufficientStorage,
+  EDQUOT: insufficientStorage,
+  EACCES: () => new ForbiddenException('File not writable'),
+  EPERM: () => new ForbiddenException('File not writable'),
+  EROFS: () => new ForbiddenException('File not writable'),
+  EMFILE: () => new ServiceUnavailableException('Too many open files, try again later'),
+  ENFILE: () => new ServiceUnavailableException('Too many open files, try again later'),
+  ENAMETOOLONG: () => new BadRequestException('Invalid file name: it is too long'),
+  ENOTDIR: () => new ConflictException('Invalid file name: a part of it is a file, not a directory'),
+  EISDIR: () => new ConflictException('Invalid file name: it names a directory'),
+  EEXIST: () => new ConflictException('A file with that name exists'),
+  // O_NOFOLLOW met a symlink where the file was to be created.
+  ELOOP: () => new ForbiddenException('Invalid file name: it is a symlink'),
+};
+
+function insufficientStorage(): HttpException {
+  return new HttpException('Insufficient storage', HttpStatus.INSUFFICIENT_STORAGE);
+}
+
+/**
+ * What a failed save means to the client: a full disk is a 507, a read-only or forbidden folder a
+ * 403, no descriptors left a 503. An HttpException (a refused name, a body too large) and an error
+ * that did not come from the filesystem (the upload's own stream failing) pass through unchanged.
+ * The message never carries the path.
+ */
+export function writeErrorToHttp(error: unknown): unknown {
+  if (error instanceof HttpException) return error;
+  const { code, syscall } = (error ?? {}) as NodeJS.ErrnoException;
+  const mapped = code ? WRITE_ERRORS[code] : undefined;
+  if (mapped) return mapped();
+  return syscall ? new InternalServerErrorException('File could not be written') : error;
 }

@@ -1,6 +1,6 @@
-import { BadRequestException, HttpException } from '@nestjs/common';
-import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { BadRequestException, ConflictException, ForbiddenException, HttpException } from '@nestjs/common';
+import { lstatSync, mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { hasControlCharacters } from '../backends/encoding.js';
 import { fileErrorToHttp, fileNotFound } from '../files/file-errors.js';
 
@@ -71,4 +71,55 @@ export function realRoot(root: string): string {
   } catch {
     return root;
   }
+}
+
+function symlinkRefused(): ForbiddenException {
+  return new ForbiddenException('Invalid file name: it leads out of the storage through a symlink');
+}
+
+/** Whether `path` (a symlink) really leads below `realRoot`; a dangling or looping link does not. */
+function linkStaysInside(realRoot: string, path: string): boolean {
+  try {
+    return isInside(realRoot, realpathSync.native(path));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The folder a file at `path` (below `root`) is written into or removed from, checked the way
+ * reads are: each component below the root is lstat-ed, and a symlink on the way must really lead
+ * below the root (unless `allowSymlinksOutside`), so nothing is ever created or removed outside it.
+ * With `create`, missing folders are made one at a time, each only after its parent was checked;
+ * without it, a missing folder gives `undefined` (nothing there to remove).
+ * Node has no openat()/mkdirat(), so a folder swapped for a symlink between this check and the
+ * write is caught only by the final realpath check: keep other writers out of the root.
+ */
+export function parentInside(root: string, realRoot: string, path: string, options: { create: boolean; allowSymlinksOutside: boolean }): string | undefined {
+  const parts = relative(root, path).split(sep).slice(0, -1);
+  let current = root;
+  for (const part of parts) {
+    current = join(current, part);
+    let stats: Stats;
+    try {
+      stats = lstatSync(current);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (!options.create) return undefined;
+      try {
+        mkdirSync(current);
+      } catch (mkdirError) {
+        if ((mkdirError as NodeJS.ErrnoException).code !== 'EEXIST') throw mkdirError; // made meanwhile
+      }
+      stats = lstatSync(current);
+    }
+    if (stats.isSymbolicLink()) {
+      if (!options.allowSymlinksOutside && !linkStaysInside(realRoot, current)) throw symlinkRefused();
+      stats = statSync(current);
+    }
+    if (!stats.isDirectory()) throw new ConflictException('Invalid file name: a part of it is a file, not a directory');
+  }
+  const parent = dirname(path);
+  if (!options.allowSymlinksOutside && !isInside(realRoot, realpathSync.native(parent))) throw symlinkRefused();
+  return parent;
 }
