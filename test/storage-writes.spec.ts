@@ -105,9 +105,12 @@ describe('FileSystemStorage.save()', () => {
   it('refuses names that leave the root (400) and creates nothing', async () => {
     const { root, outside, storage } = layout();
     const before = snapshot(outside);
-    for (const name of ['../outside/x.txt', '/etc/x', 'a/../../x', '', 'a\nb', 'a\\b']) {
+    for (const name of ['../outside/x.txt', '/etc/x', 'a/../../x', '', 'a\nb', 'a\\b', '.', 'inner/..']) {
       expect(await statusOf(storage.save(name, 'x'))).toBe(400);
+      expect(await statusOf(storage.delete(name))).toBe(400);
     }
+    // Even where symlinks out are allowed, the root's own folder is no file name.
+    expect(await statusOf(new FileSystemStorage({ location: root, allowSymlinksOutside: true }).save('.', 'x'))).toBe(400);
     expect(snapshot(outside)).toEqual(before);
     expect(temporaries(root)).toEqual([]);
   });

@@ -3,7 +3,7 @@ import { closeSync, lstatSync, mkdirSync, unlinkSync, type Stats } from 'node:fs
 import { relative, resolve, sep } from 'node:path';
 import { DownloadFile, statForDownload, type DownloadFileOptions } from '../files/download-file.js';
 import { encodePathSegments } from '../backends/encoding.js';
-import { parentInside, realRoot, resolveInside, statInside } from './path-safety.js';
+import { parentInside, realRoot, resolveFileInside, resolveInside, statInside } from './path-safety.js';
 import { fileNotFound, writeErrorToHttp } from '../files/file-errors.js';
 import {
   commitTemporary,
@@ -157,7 +157,7 @@ export class FileSystemStorage {
 
   /** `delete()`, synchronously. */
   deleteSync(name: string): boolean {
-    const path = resolveInside(this.location, name);
+    const path = resolveFileInside(this.location, name);
     try {
       const parent = parentInside(this.location, this.#realLocation, path, { create: false, allowSymlinksOutside: this.#allowSymlinksOutside });
       if (parent === undefined) return false;
@@ -173,7 +173,7 @@ export class FileSystemStorage {
   /** Checks the name and options and makes the folders below the root; nothing is written yet. */
   #prepareSave(name: string, options: SaveOptions): { temp: string; target: string; onConflict: OnConflict; maxBytes: number } {
     checkSaveOptions(options, 'save()');
-    const target = resolveInside(this.location, name);
+    const target = resolveFileInside(this.location, name);
     try {
       this.#ensureRoot();
       const parent = parentInside(this.location, this.#realLocation, target, { create: true, allowSymlinksOutside: this.#allowSymlinksOutside })!;

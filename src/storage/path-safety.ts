@@ -39,6 +39,13 @@ export function resolveInside(root: string, name: string): string {
   return path;
 }
 
+/** `resolveInside()` for a file to write or remove: the root itself (`.`, `a/..`) is no file name. */
+export function resolveFileInside(root: string, name: string): string {
+  const path = resolveInside(root, name);
+  if (path === root) throw new BadRequestException('Invalid file name: it names the storage\'s own folder');
+  return path;
+}
+
 /**
  * Stats `path` (below `root`, whose real path is `realRoot`), refusing a symlink that leads out of
  * the root with a 404: the client learns nothing about what lies there. It lstats each component

@@ -2,10 +2,11 @@ import 'reflect-metadata';
 import { Controller, Get, HttpException, Param, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import fc from 'fast-check';
-import { existsSync, mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { validateHeaderValue } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
+import { Readable } from 'node:stream';
 import request from 'supertest';
 import { BUILT_IN_BACKENDS, DownloadModule, FileSystemStorage, XSendfile } from 'nestjs-downloadview';
 import { compileOptions } from '../../src/config/compile-options.js';
@@ -209,5 +210,80 @@ describe('property: no request makes a 500 or leaks a path', () => {
       expect([path, [400, 404].includes(res.status)]).toEqual([path, true]);
       expect(res.headers['x-sendfile']).toBeUndefined();
     }
+  });
+});
+
+describe('property: save() and delete() never touch anything outside the root', () => {
+  const writes = mkdtempSync(join(tmpdir(), 'downloadview-fuzz-writes-'));
+  let run = 0;
+  const segment = fc.constantFrom('a', 'b', 'c.txt', 'out', 'in', '..', '.', 'x y', 'é', '%2e');
+  const relativeName = fc.array(segment, { minLength: 1, maxLength: 4 }).map((parts) => parts.join('/'));
+  /** A layout below the root: folders, files, and symlinks out (folder, file, dangling) and in. */
+  const layoutEntry = fc.record({
+    name: relativeName,
+    kind: fc.constantFrom('dir', 'file', 'link-out-dir', 'link-out-file', 'link-dangling', 'link-in-dir'),
+  });
+  const operation = fc.record({
+    kind: fc.constantFrom('save', 'saveSync', 'delete'),
+    name: fc.oneof(relativeName, hostileName),
+    onConflict: fc.constantFrom('overwrite', 'rename', 'error'),
+    data: fc.uint8Array({ maxLength: 64 }),
+  });
+
+  /** Every entry below a folder with its contents, never following a symlink (a layout may loop). */
+  function listing(dir: string, prefix = ''): string[] {
+    return readdirSync(dir).sort().flatMap((entry) => {
+      const path = join(dir, entry);
+      const stats = lstatSync(path);
+      if (stats.isDirectory()) return [`${prefix}${entry}/`, ...listing(path, `${prefix}${entry}/`)];
+      return [`${prefix}${entry}:${stats.isFile() ? readFileSync(path, 'hex') : readlinkSync(path)}`];
+    });
+  }
+
+  it('for any layout and name: stays inside, refuses with 400/403/409, leaves no temporary file', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(layoutEntry, { maxLength: 6 }), fc.array(operation, { minLength: 1, maxLength: 3 }), async (layout, operations) => {
+        const dir = join(writes, String(run++));
+        const root = join(dir, 'root');
+        const outside = join(dir, 'outside');
+        mkdirSync(join(outside, 'd'), { recursive: true });
+        mkdirSync(root);
+        writeFileSync(join(outside, 'f.txt'), 'outside');
+        for (const { name, kind } of layout) {
+          const path = join(root, name);
+          if (!path.startsWith(root + sep) || existsSync(path)) continue;
+          try {
+            mkdirSync(dirname(path), { recursive: true });
+            if (kind === 'dir') mkdirSync(path);
+            else if (kind === 'file') writeFileSync(path, 'inside');
+            else symlinkSync({ 'link-out-dir': join(outside, 'd'), 'link-out-file': join(outside, 'f.txt'), 'link-dangling': join(outside, 'none'), 'link-in-dir': root }[kind], path);
+          } catch {
+            /* a layout entry that cannot be made (a file in the way): skip it */
+          }
+        }
+        const before = listing(outside);
+        const store = new FileSystemStorage({ location: root });
+        for (const op of operations) {
+          try {
+            if (op.kind === 'delete') {
+              await store.delete(op.name);
+            } else {
+              const stored = op.kind === 'save'
+                ? await store.save(op.name, Readable.from([op.data]), { onConflict: op.onConflict })
+                : store.saveSync(op.name, op.data, { onConflict: op.onConflict });
+              const real = realpathSync(join(root, stored));
+              if (!isInside(realpathSync(root), real)) return false;
+              if (!readFileSync(real).equals(Buffer.from(op.data))) return false;
+            }
+          } catch (error) {
+            if (!(error instanceof HttpException) || ![400, 403, 409].includes(error.getStatus())) throw error;
+            if (JSON.stringify(error.getResponse()).includes(dir)) return false;
+          }
+        }
+        const clean = [...listing(outside), ...listing(root)].every((entry) => !entry.includes('.downloadview-'));
+        return clean && JSON.stringify(listing(outside)) === JSON.stringify(before);
+      }),
+      { numRuns },
+    );
   });
 });
