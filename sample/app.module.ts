@@ -4,6 +4,7 @@ import { DownloadModule, type DownloadModuleOptions } from 'nestjs-downloadview'
 import { ApacheController, NginxController } from './proxies.controller.js';
 import { DownloadsController } from './downloads.controller.js';
 import { HealthController } from './health.controller.js';
+import { UploadsController } from './uploads.controller.js';
 import { TerminusModule } from '@nestjs/terminus';
 import { DownloadHealthIndicator } from 'nestjs-downloadview/health';
 import { mediaRoot } from './media.js';
@@ -30,7 +31,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [DownloadModule.forRoot({ ...sampleDownloadOptions(root), ...overrides }), TerminusModule],
-      controllers: [DownloadsController, NginxController, ApacheController, HealthController, ...controllers],
+      controllers: [DownloadsController, NginxController, ApacheController, HealthController, UploadsController, ...controllers],
       providers: [{ provide: SAMPLE_STORAGES, useValue: createStorages(root) }, DownloadHealthIndicator],
     };
   }

@@ -58,6 +58,7 @@ async function bootstrap(): Promise<void> {
   }
   const base = proxy?.url ?? appUrl;
   console.log(`\nTry:\n  curl -i ${base}${DEMO_ROUTE}\n  curl -i ${base}/lighttpd/files/hello-world.txt\n  curl -i -H 'Range: bytes=0-4' ${base}/lighttpd/by-path` +
+    `\n  curl -T README.md ${base}/uploads/readme.md   # upload; then GET the url it answers` +
     `\nCtrl-C stops the sample${proxy ? ' and lighttpd' : ''}.`);
 }
 

@@ -10,6 +10,8 @@ export interface SampleStorages {
   unmatched: FileSystemStorage;
   nginx: FileSystemStorage;
   apache: FileSystemStorage;
+  /** Where uploads go: below the lighttpd folder, so its rule serves them too. */
+  uploads: FileSystemStorage;
 }
 
 export function createStorages(root: string): SampleStorages {
@@ -20,5 +22,6 @@ export function createStorages(root: string): SampleStorages {
     unmatched: new FileSystemStorage({ location: join(root, 'unmatched'), baseUrl: '/media/unmatched/' }),
     nginx: new FileSystemStorage({ location: join(root, 'nginx'), baseUrl: '/media/nginx/' }),
     apache: new FileSystemStorage({ location: join(root, 'apache'), baseUrl: '/media/apache/' }),
+    uploads: new FileSystemStorage({ location: join(root, 'lighttpd', 'uploads'), baseUrl: '/media/lighttpd/uploads/' }),
   };
 }

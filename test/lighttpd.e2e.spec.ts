@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { FileSystemStorage } from 'nestjs-downloadview';
 import { join } from 'node:path';
 import { startLighttpd } from './support/lighttpd.js';
 import { startSampleApp, type SampleApp } from './support/sample-app.js';
@@ -135,6 +136,95 @@ describe("end to end through lighttpd, mode 'auto'", () => {
     const res = await fetchBytes(`${proxyBase}/lighttpd/files/${name}`, { headers: { Range: 'bytes=-1000' } });
     expect(res.status).toBe(206);
     expect(sha256(res.body)).toBe(sha256(onDisk().subarray(-1000)));
+  });
+});
+
+describe('uploads through lighttpd, then downloads through lighttpd (the sample PUT /uploads/:name)', () => {
+  let sample: SampleApp;
+  let lighttpd: RunningServer;
+  let appBase: string;
+  let proxyBase: string;
+  const uploads = () => join(sample.root, 'lighttpd', 'uploads');
+
+  beforeAll(async () => {
+    sample = await startSampleApp();
+    await sample.app.listen(0, '127.0.0.1');
+    const appPort = (sample.app.getHttpServer().address() as { port: number }).port;
+    lighttpd = await startLighttpd({ appPort, docroots: [sample.root] });
+    appBase = `http://127.0.0.1:${appPort}`;
+    proxyBase = `http://127.0.0.1:${lighttpd.port}`;
+  });
+  afterAll(async () => {
+    await lighttpd?.stop();
+    await sample?.close();
+  });
+
+  const put = (base: string, name: string, body: Buffer) =>
+    fetchBytes(`${base}/uploads/${encodeURIComponent(name)}`, { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream' } });
+
+  it('stores an upload byte for byte, and lighttpd sends it back; the same name again gets a free one', async () => {
+    const source = join(sample.root, 'upload-source.bin');
+    writeBinaryFile(source, 1024 * 1024, 11);
+    const bytes = readFileSync(source);
+    const name = 'rapport été #1.bin';
+    const first = await put(proxyBase, name, bytes);
+    expect(first.status).toBe(201);
+    expect(JSON.parse(first.body.toString())).toEqual({ name, url: `/uploads/${encodeURIComponent(name)}` });
+
+    const down = await fetchBytes(`${proxyBase}/uploads/${encodeURIComponent(name)}`);
+    expect(down.status).toBe(200);
+    expect(sha256(down.body)).toBe(sha256(bytes));
+    expect(down.headers.get('x-sendfile')).toBeNull();
+    // The app delegated it: hit directly, it answers with the header and no body.
+    const direct = await fetchBytes(`${appBase}/uploads/${encodeURIComponent(name)}`);
+    expect(direct.headers.get('x-sendfile')).toBe(join(uploads(), name).replace(/[^/]+$/, encodeURIComponent));
+    expect(direct.body.length).toBe(0);
+
+    const other = Buffer.from('a second file under the same name\n');
+    const second = JSON.parse((await put(proxyBase, name, other)).body.toString());
+    expect(second.name).toMatch(/^rapport été #1_[A-Za-z0-9]{7}\.bin$/);
+    expect((await fetchBytes(`${proxyBase}${second.url}`)).body.equals(other)).toBe(true);
+    expect(sha256((await fetchBytes(`${proxyBase}/uploads/${encodeURIComponent(name)}`)).body)).toBe(sha256(bytes));
+  });
+
+  it('refuses an upload past the limit with a 413 and keeps nothing of it', async () => {
+    const { MAX_UPLOAD_BYTES } = await import('../sample/uploads.controller.js');
+    const res = await put(appBase, 'too-big.bin', Buffer.alloc(MAX_UPLOAD_BYTES + 1));
+    expect(res.status).toBe(413);
+    expect(readdirSync(uploads()).filter((f) => f.startsWith('too-big') || f.includes('.downloadview-'))).toEqual([]);
+  });
+
+  it('refuses a name that leaves the folder, through lighttpd too', async () => {
+    // The app refuses it (400); lighttpd normalises such a path first, and no route is left (404).
+    for (const [base, statuses] of [[appBase, [400]], [proxyBase, [400, 404]]] as const) {
+      const escaped = await fetchBytes(`${base}/uploads/..%2F..%2Fescape.txt`, { method: 'PUT', body: 'x' });
+      expect(statuses).toContain(escaped.status);
+      expect(escaped.body.toString()).not.toContain(sample.root);
+    }
+    expect(existsSync(join(sample.root, 'escape.txt'))).toBe(false);
+    expect(existsSync(join(sample.root, 'lighttpd', 'escape.txt'))).toBe(false);
+  });
+
+  it('a file replaced while lighttpd sends it is received whole, old or new, never a mix', async () => {
+    const size = 2 * 1024 * 1024;
+    const versions = [Buffer.alloc(size, 'a'), Buffer.alloc(size, 'b')];
+    const hashes = versions.map(sha256);
+    const storage = new FileSystemStorage({ location: uploads() });
+    await storage.save('replaced.bin', versions[0], { onConflict: 'overwrite' });
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 1; writing; i++) await storage.save('replaced.bin', versions[i % 2], { onConflict: 'overwrite' });
+    })();
+    const seen = new Set<string>();
+    for (let i = 0; i < 40; i++) {
+      const res = await fetchBytes(`${proxyBase}/uploads/replaced.bin`);
+      expect(res.status).toBe(200);
+      expect(hashes).toContain(sha256(res.body));
+      seen.add(sha256(res.body));
+    }
+    writing = false;
+    await writer;
+    expect(seen.size).toBeGreaterThan(0);
   });
 });
 

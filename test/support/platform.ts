@@ -17,7 +17,16 @@ export async function createTestApp(moduleRef: TestingModule): Promise<INestAppl
   const app = PLATFORM === 'fastify'
     ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), options)
     : moduleRef.createNestApplication(options);
+  if (PLATFORM === 'fastify') acceptRawBodies(app as NestFastifyApplication);
   await app.init();
   if (PLATFORM === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   return app;
+}
+
+/**
+ * Fastify answers 415 to a body it has no parser for; the sample's upload route reads the raw
+ * request itself, so any other type is left unread (what the README tells Fastify users to do).
+ */
+function acceptRawBodies(app: NestFastifyApplication): void {
+  app.getHttpAdapter().getInstance().addContentTypeParser('*', (_request: unknown, _payload: unknown, done: (error: null) => void) => done(null));
 }
