@@ -1,4 +1,6 @@
-import type { DownloadBackend } from './backends/download-backend.interface.js';
+import type { BackendRuleOptions, DownloadBackend } from './backends/download-backend.interface.js';
+
+export type { BackendRuleOptions };
 
 /**
  * When a matching rule is turned into a proxy header.
@@ -10,18 +12,6 @@ export type DownloadMode = 'always' | 'auto' | 'off';
 
 /** A backend by name (`'lighttpd'`, `'nginx'`, …) or a custom implementation. */
 export type BackendOption = string | DownloadBackend;
-
-/** Options some backends read from a rule (nginx's X-Accel-* headers). */
-export interface BackendRuleOptions {
-  /** nginx: `X-Accel-Charset`. */
-  charset?: string;
-  /** nginx: `X-Accel-Buffering` (`true`/`'yes'`, `false`/`'no'`). */
-  buffering?: boolean | 'yes' | 'no';
-  /** nginx: `X-Accel-Expires` (seconds, or `'off'`). */
-  expires?: number | 'off';
-  /** nginx: `X-Accel-Limit-Rate` (bytes per second, or `'off'`). */
-  limitRate?: number | 'off';
-}
 
 /** One optimisation rule: which files (by public URL or path) the proxy serves, and from where. */
 export interface DownloadRule extends BackendRuleOptions {

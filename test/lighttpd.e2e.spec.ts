@@ -160,7 +160,7 @@ describe('uploads through lighttpd, then downloads through lighttpd (the sample 
   });
 
   const put = (base: string, name: string, body: Buffer) =>
-    fetchBytes(`${base}/uploads/${encodeURIComponent(name)}`, { method: 'PUT', body, headers: { 'Content-Type': 'application/octet-stream' } });
+    fetchBytes(`${base}/uploads/${encodeURIComponent(name)}`, { method: 'PUT', body: new Uint8Array(body), headers: { 'Content-Type': 'application/octet-stream' } });
 
   it('stores an upload byte for byte, and lighttpd sends it back; the same name again gets a free one', async () => {
     const source = join(sample.root, 'upload-source.bin');

@@ -1,4 +1,14 @@
-import type { BackendRuleOptions } from '../download.interfaces.js';
+/** Options some backends read from a rule (nginx's X-Accel-* headers). */
+export interface BackendRuleOptions {
+  /** nginx: `X-Accel-Charset`. */
+  charset?: string;
+  /** nginx: `X-Accel-Buffering` (`true`/`'yes'`, `false`/`'no'`). */
+  buffering?: boolean | 'yes' | 'no';
+  /** nginx: `X-Accel-Expires` (seconds, or `'off'`). */
+  expires?: number | 'off';
+  /** nginx: `X-Accel-Limit-Rate` (bytes per second, or `'off'`). */
+  limitRate?: number | 'off';
+}
 
 /** What a backend is told about one delegated download. */
 export interface DelegatedDownload {

@@ -2,6 +2,11 @@ import rangeParser from 'range-parser';
 import type { DelegationHeaders, DownloadBackend } from './download-backend.interface.js';
 import { encodePathSegments } from './encoding.js';
 
+/** The path an `X-Sendfile2` value names (decoded), without its byte ranges. */
+export function xSendfile2Path(value: string): string {
+  return decodeURIComponent(value.replace(/ \d+-\d+(, .*)?$/, ''));
+}
+
 /**
  * lighttpd's `X-Sendfile2: <url-encoded path> <start>-<end>`: lighttpd sends only that slice, so a
  * `Range` request is answered by the proxy without Node reading a byte (django-downloadview does not
@@ -9,11 +14,6 @@ import { encodePathSegments } from './encoding.js';
  * backends only (see `createFastCgiGateway`). A file of unknown or zero size, an unsatisfiable range
  * (416) or a conditional range is left to Node; several ranges get the whole file, as Express does.
  */
-/** The path an `X-Sendfile2` value names (decoded), without its byte ranges. */
-export function xSendfile2Path(value: string): string {
-  return decodeURIComponent(value.replace(/ \d+-\d+(, .*)?$/, ''));
-}
-
 export const lighttpd2Backend: DownloadBackend = {
   name: 'lighttpd2',
   header: 'X-Sendfile2',

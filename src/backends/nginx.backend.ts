@@ -1,4 +1,4 @@
-import type { BackendRuleOptions } from '../download.interfaces.js';
+import type { BackendRuleOptions } from './download-backend.interface.js';
 import type { DownloadBackend } from './download-backend.interface.js';
 import { encodePathSegments } from './encoding.js';
 
