@@ -13,8 +13,16 @@ const esm = {
 
 /** The suites that start a Nest app: they run on Express and on Fastify. */
 const APP_SUITES = [
-  'under-test', 'module-config', 'signed-urls', 'node-serving', 'lighttpd-demo',
-  'lighttpd.e2e', 'lighttpd-fastcgi.e2e', 'proxies.e2e', 'healthcheck.e2e', 'decision-log',
+  'under-test',
+  'module-config',
+  'signed-urls',
+  'node-serving',
+  'lighttpd-demo',
+  'lighttpd.e2e',
+  'lighttpd-fastcgi.e2e',
+  'proxies.e2e',
+  'healthcheck.e2e',
+  'decision-log',
 ];
 /** The suites that also run against the packed tarball (all but those that test src/ itself). */
 const CORE_SUITES = [...APP_SUITES, 'backends'];
@@ -34,31 +42,38 @@ const onEachPlatform = (project, allSuites) =>
  * The same suites, copied by test/packed/prepare.mjs (npm's pretest) into a fresh app that
  * installed the tarball: there `nestjs-downloadview` and `@nestjs/*` resolve as in a user's app.
  */
-const packed = (app, nest) => onEachPlatform({
-  ...esm,
-  displayName: `tarball · Nest ${nest} ${app.endsWith('cjs') ? 'CJS' : 'ESM'}`,
-  globals: { UNDER_TEST: { nest, packed: true } },
-  rootDir: resolve('.packed', app),
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
-  transform: { '^.+\\.ts$': [require.resolve('ts-jest'), { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
-}, suites(CORE_SUITES));
+const packed = (app, nest) =>
+  onEachPlatform(
+    {
+      ...esm,
+      displayName: `tarball · Nest ${nest} ${app.endsWith('cjs') ? 'CJS' : 'ESM'}`,
+      globals: { UNDER_TEST: { nest, packed: true } },
+      rootDir: resolve('.packed', app),
+      moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+      transform: { '^.+\\.ts$': [require.resolve('ts-jest'), { useESM: true, tsconfig: '<rootDir>/tsconfig.json' }] },
+    },
+    suites(CORE_SUITES),
+  );
 
 export default {
   maxWorkers: 2,
   projects: [
-    ...onEachPlatform({
-      ...esm,
-      displayName: 'src · Nest 12',
-      globals: { UNDER_TEST: { nest: '12', packed: false } },
-      moduleNameMapper: {
-        '^nestjs-downloadview$': '<rootDir>/src/index.ts',
-        '^nestjs-downloadview/testing$': '<rootDir>/src/testing/index.ts',
-        '^nestjs-downloadview/health$': '<rootDir>/src/health/index.ts',
-        '^(\\.{1,2}/.*)\\.js$': '$1',
+    ...onEachPlatform(
+      {
+        ...esm,
+        displayName: 'src · Nest 12',
+        globals: { UNDER_TEST: { nest: '12', packed: false } },
+        moduleNameMapper: {
+          '^nestjs-downloadview$': '<rootDir>/src/index.ts',
+          '^nestjs-downloadview/testing$': '<rootDir>/src/testing/index.ts',
+          '^nestjs-downloadview/health$': '<rootDir>/src/health/index.ts',
+          '^(\\.{1,2}/.*)\\.js$': '$1',
+        },
+        transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
+        modulePathIgnorePatterns: ['<rootDir>/.packed/'],
       },
-      transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
-      modulePathIgnorePatterns: ['<rootDir>/.packed/'],
-    }, ['<rootDir>/test/**/*.spec.ts']),
+      ['<rootDir>/test/**/*.spec.ts'],
+    ),
     ...packed('nest12-esm', '12'),
     // The oldest 12 line: before 12.4, Nest sends no web Response itself (see web-response.ts).
     ...packed('nest12.0-esm', '12.0'),

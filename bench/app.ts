@@ -1,5 +1,16 @@
 import 'reflect-metadata';
-import { Controller, Get, Injectable, Module, Param, Res, StreamableFile, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Injectable,
+  Module,
+  Param,
+  Res,
+  StreamableFile,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { ServerResponse } from 'node:http';
@@ -60,9 +71,10 @@ class IdentityInterceptor implements NestInterceptor {
 
 function moduleFor(kind: string) {
   const mode = kind === 'module-off' ? ('off' as const) : ('always' as const);
-  const rule = kind === 'module-nginx'
-    ? { sourceUrl: '/media/', destinationDir: '/protected/', backend: 'nginx' as const }
-    : { sourceUrl: '/media/', destinationDir: root };
+  const rule =
+    kind === 'module-nginx'
+      ? { sourceUrl: '/media/', destinationDir: '/protected/', backend: 'nginx' as const }
+      : { sourceUrl: '/media/', destinationDir: root };
   const imports = kind.startsWith('module') ? [DownloadModule.forRoot({ mode, rules: [rule] })] : [];
   const providers = kind === 'identity' ? [{ provide: APP_INTERCEPTOR, useClass: IdentityInterceptor }] : [];
   @Module({ imports, providers, controllers: [BenchController] })

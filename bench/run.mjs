@@ -15,12 +15,22 @@ const WRK = ['-t1', '-c16'];
 const CLK_TCK = 100;
 const children = [];
 
-const freePort = () => new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-});
-const accepts = (port) => new Promise((resolve) => {
-  const c = connect(port, '127.0.0.1').once('connect', () => { c.destroy(); resolve(true); }).once('error', () => resolve(false));
-});
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+const accepts = (port) =>
+  new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1')
+      .once('connect', () => {
+        c.destroy();
+        resolve(true);
+      })
+      .once('error', () => resolve(false));
+  });
 async function waitFor(port) {
   for (let i = 0; i < 200 && !(await accepts(port)); i++) await new Promise((r) => setTimeout(r, 50));
 }
@@ -52,7 +62,10 @@ function lighttpdConf(dir, port, docroot, appPort) {
     ? `proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${appPort}, "x-sendfile" => "enable", "x-sendfile-docroot" => ( "${docroot}/" ) ) ) )`
     : '';
   const file = join(dir, `lighttpd-${port}.conf`);
-  writeFileSync(file, `server.modules = ( "mod_proxy" )\nserver.document-root = "${docroot}"\nserver.bind = "127.0.0.1"\nserver.port = ${port}\nserver.errorlog = "${dir}/error-${port}.log"\nserver.stream-response-body = 2\n${proxy}\n`);
+  writeFileSync(
+    file,
+    `server.modules = ( "mod_proxy" )\nserver.document-root = "${docroot}"\nserver.bind = "127.0.0.1"\nserver.port = ${port}\nserver.errorlog = "${dir}/error-${port}.log"\nserver.stream-response-body = 2\n${proxy}\n`,
+  );
   return file;
 }
 
@@ -60,8 +73,12 @@ function lighttpdConf(dir, port, docroot, appPort) {
 function nginxConf(dir, port, docroot, appPort) {
   const file = join(dir, `nginx-${port}.conf`);
   mkdirSync(join(dir, `nginx-${port}`), { recursive: true });
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${dir}/nginx-${port}/${t};`).join(' ');
-  writeFileSync(file, `daemon off; user root; worker_processes 1; pid ${dir}/nginx-${port}.pid; error_log ${dir}/nginx-${port}.log;
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `${t}_temp_path ${dir}/nginx-${port}/${t};`)
+    .join(' ');
+  writeFileSync(
+    file,
+    `daemon off; user root; worker_processes 1; pid ${dir}/nginx-${port}.pid; error_log ${dir}/nginx-${port}.log;
 events {}
 http {
   access_log off; sendfile on; ${temp}
@@ -73,7 +90,8 @@ http {
     location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
   }
 }
-`);
+`,
+  );
   return file;
 }
 
@@ -83,13 +101,19 @@ async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'downloadview-bench-'));
   const docroot = join(dir, 'files');
   mkdirSync(docroot);
-  for (const [name, size] of [['1MiB.bin', 1 << 20], ['64MiB.bin', 64 << 20]]) {
+  for (const [name, size] of [
+    ['1MiB.bin', 1 << 20],
+    ['64MiB.bin', 64 << 20],
+  ]) {
     writeFileSync(join(docroot, name), Buffer.alloc(size, 7));
   }
   const apps = {};
   for (const kind of ['module', 'module-fastify', 'module-nginx', 'module-off', 'identity', 'bare', 'express']) {
     const port = await freePort();
-    apps[kind] = { port, child: start('node', ['.bench-build/bench/app.js'], { BENCH_APP: kind, BENCH_ROOT: docroot, PORT: String(port) }) };
+    apps[kind] = {
+      port,
+      child: start('node', ['.bench-build/bench/app.js'], { BENCH_APP: kind, BENCH_ROOT: docroot, PORT: String(port) }),
+    };
   }
   const staticPort = await freePort();
   const delegatingPort = await freePort();
@@ -101,7 +125,15 @@ async function main() {
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, streamingPort, docroot, apps.bare.port)]);
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, fastifyPort, docroot, apps['module-fastify'].port)]);
   start('nginx', ['-c', nginxConf(dir, nginxPort, docroot, apps['module-nginx'].port)]);
-  for (const port of [staticPort, delegatingPort, streamingPort, fastifyPort, nginxPort, ...Object.values(apps).map((a) => a.port)]) await waitFor(port);
+  for (const port of [
+    staticPort,
+    delegatingPort,
+    streamingPort,
+    fastifyPort,
+    nginxPort,
+    ...Object.values(apps).map((a) => a.port),
+  ])
+    await waitFor(port);
 
   const url = (port, path) => `http://127.0.0.1:${port}${path}`;
   const cases = [];
@@ -123,22 +155,39 @@ async function main() {
   }
   // Node CPU per delegated download vs per 0-byte-ish JSON answer, both direct on the module app.
   measure('delegatedDirect', url(apps.module.port, '/file/1MiB.bin'), apps.module.child.pid);
-  for (const kind of ['module', 'identity', 'bare']) measure(`json ${kind}`, url(apps[kind].port, '/json'), apps[kind].child.pid);
+  for (const kind of ['module', 'identity', 'bare'])
+    measure(`json ${kind}`, url(apps[kind].port, '/json'), apps[kind].child.pid);
   // Rounds run every case in turn, so that a noisy spell hits all of them alike; figures are means.
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of cases) c.runs.push(wrk(c.target, c.pid, c.duration));
   }
-  const mean = (runs, key) => (runs[0][key] === undefined ? undefined : runs.reduce((sum, r) => sum + r[key], 0) / runs.length);
-  const measured = Object.fromEntries(cases.map((c) => [c.key, { rps: mean(c.runs, 'rps'), mbps: mean(c.runs, 'mbps'), cpuPer1000: mean(c.runs, 'cpuPer1000') }]));
-  const results = Object.fromEntries(['1MiB.bin', '64MiB.bin'].map((file) => [file, Object.fromEntries(
-    Object.entries(measured).filter(([key]) => key.startsWith(`${file} `)).map(([key, value]) => [key.slice(file.length + 1), value]),
-  )]));
+  const mean = (runs, key) =>
+    runs[0][key] === undefined ? undefined : runs.reduce((sum, r) => sum + r[key], 0) / runs.length;
+  const measured = Object.fromEntries(
+    cases.map((c) => [
+      c.key,
+      { rps: mean(c.runs, 'rps'), mbps: mean(c.runs, 'mbps'), cpuPer1000: mean(c.runs, 'cpuPer1000') },
+    ]),
+  );
+  const results = Object.fromEntries(
+    ['1MiB.bin', '64MiB.bin'].map((file) => [
+      file,
+      Object.fromEntries(
+        Object.entries(measured)
+          .filter(([key]) => key.startsWith(`${file} `))
+          .map(([key, value]) => [key.slice(file.length + 1), value]),
+      ),
+    ]),
+  );
   const delegatedDirect = measured.delegatedDirect;
   const json = { module: measured['json module'], identity: measured['json identity'], bare: measured['json bare'] };
 
   const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines = [];
-  lines.push(`| case | 1 MiB req/s | 1 MiB MB/s | 64 MiB req/s | 64 MiB MB/s | Node CPU s / 1,000 (1 MiB / 64 MiB) |`, '|---|---|---|---|---|---|');
+  lines.push(
+    `| case | 1 MiB req/s | 1 MiB MB/s | 64 MiB req/s | 64 MiB MB/s | Node CPU s / 1,000 (1 MiB / 64 MiB) |`,
+    '|---|---|---|---|---|---|',
+  );
   const row = (label, key) => {
     const [s, l] = [results['1MiB.bin'][key], results['64MiB.bin'][key]];
     const cpu = s.cpuPer1000 === undefined ? '—' : `${f(s.cpuPer1000, 3)} / ${f(l.cpuPer1000, 2)}`;
@@ -146,7 +195,7 @@ async function main() {
   };
   row('(a) lighttpd static (ceiling)', 'a');
   row('(b) Nest + this module, X-Sendfile through lighttpd', 'b');
-  row('(b) the same on Nest\'s Fastify platform', 'bFastify');
+  row("(b) the same on Nest's Fastify platform", 'bFastify');
   row('(b0) Nest, X-Sendfile written by hand on the raw response (no module), through lighttpd', 'bManual');
   row('(a) nginx static', 'aNginx');
   row('(b) Nest + this module, X-Accel-Redirect through nginx (upstream keepalive)', 'bNginx');
@@ -160,27 +209,52 @@ async function main() {
   lines.push('', '| ratio | 1 MiB | 64 MiB | target |', '|---|---|---|---|');
   lines.push(`| b/a | ${ratio(r1.b.rps, r1.a.rps)} | ${ratio(r64.b.rps, r64.a.rps)} | 1 MiB ≥ 0.60, 64 MiB ≥ 0.95 |`);
   lines.push(`| b/a on Fastify | ${ratio(r1.bFastify.rps, r1.a.rps)} | ${ratio(r64.bFastify.rps, r64.a.rps)} | — |`);
-  lines.push(`| b/a through nginx (against nginx static) | ${ratio(r1.bNginx.rps, r1.aNginx.rps)} | ${ratio(r64.bNginx.rps, r64.aNginx.rps)} | — |`);
-  lines.push(`| b0/a: the most a Nest (Express) route gets, without the module | ${ratio(r1.bManual.rps, r1.a.rps)} | ${ratio(r64.bManual.rps, r64.a.rps)} | — |`);
-  lines.push(`| b/b0: the module against a hand-written header | ${ratio(r1.b.rps, r1.bManual.rps)} | ${ratio(r64.b.rps, r64.bManual.rps)} | — |`);
-  lines.push(`| c/a (through lighttpd) | ${ratio(r1.cProxy.rps, r1.a.rps)} | ${ratio(r64.cProxy.rps, r64.a.rps)} | — |`);
-  lines.push(`| Node-served DownloadFile / Express sendFile | ${ratio(r1.nodeServed.rps, r1.d.rps)} | ${ratio(r64.nodeServed.rps, r64.d.rps)} | ≥ 1.0 |`);
+  lines.push(
+    `| b/a through nginx (against nginx static) | ${ratio(r1.bNginx.rps, r1.aNginx.rps)} | ${ratio(r64.bNginx.rps, r64.aNginx.rps)} | — |`,
+  );
+  lines.push(
+    `| b0/a: the most a Nest (Express) route gets, without the module | ${ratio(r1.bManual.rps, r1.a.rps)} | ${ratio(r64.bManual.rps, r64.a.rps)} | — |`,
+  );
+  lines.push(
+    `| b/b0: the module against a hand-written header | ${ratio(r1.b.rps, r1.bManual.rps)} | ${ratio(r64.b.rps, r64.bManual.rps)} | — |`,
+  );
+  lines.push(
+    `| c/a (through lighttpd) | ${ratio(r1.cProxy.rps, r1.a.rps)} | ${ratio(r64.cProxy.rps, r64.a.rps)} | — |`,
+  );
+  lines.push(
+    `| Node-served DownloadFile / Express sendFile | ${ratio(r1.nodeServed.rps, r1.d.rps)} | ${ratio(r64.nodeServed.rps, r64.d.rps)} | ≥ 1.0 |`,
+  );
   lines.push('', '| per-request cost on the Node side | figure | target |', '|---|---|---|');
-  lines.push(`| JSON route req/s: no interceptor / identity interceptor / this module | ${f(json.bare.rps)} / ${f(json.identity.rps)} / ${f(json.module.rps)} | — |`);
-  lines.push(`| JSON route with the module / with an identity interceptor | ${ratio(json.module.rps, json.identity.rps)} | ≥ 0.98 |`);
-  lines.push(`| JSON route with the module / without any interceptor (overhead) | ${ratio(json.module.rps, json.bare.rps)} | ≥ 0.97 |`);
-  lines.push(`| Node CPU per delegated download / per JSON response (direct) | ${ratio(delegatedDirect.cpuPer1000, json.module.cpuPer1000)} (${f(delegatedDirect.cpuPer1000, 3)} s vs ${f(json.module.cpuPer1000, 3)} s per 1,000) | ≤ 1.2 |`);
-  const header = `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
+  lines.push(
+    `| JSON route req/s: no interceptor / identity interceptor / this module | ${f(json.bare.rps)} / ${f(json.identity.rps)} / ${f(json.module.rps)} | — |`,
+  );
+  lines.push(
+    `| JSON route with the module / with an identity interceptor | ${ratio(json.module.rps, json.identity.rps)} | ≥ 0.98 |`,
+  );
+  lines.push(
+    `| JSON route with the module / without any interceptor (overhead) | ${ratio(json.module.rps, json.bare.rps)} | ≥ 0.97 |`,
+  );
+  lines.push(
+    `| Node CPU per delegated download / per JSON response (direct) | ${ratio(delegatedDirect.cpuPer1000, json.module.cpuPer1000)} (${f(delegatedDirect.cpuPer1000, 3)} s vs ${f(json.module.cpuPer1000, 3)} s per 1,000) | ≤ 1.2 |`,
+  );
+  const header =
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, lighttpd ${execFileSync('lighttpd', ['-v'], { encoding: 'utf8' }).match(/lighttpd\/([\d.]+)/)[1]}, ` +
     `wrk ${WRK.join(' ')} -d${DURATION}s (64 MiB: -d${LONG_DURATION}s), means of ${ROUNDS} interleaved rounds.`;
   const report = `${header}\n\n${lines.join('\n')}\n`;
   console.log(report);
   if (process.env.BENCH_WRITE !== '0') {
-    writeFileSync('docs/benchmarks.md', `# Benchmarks\n\n\`npm run bench\` (bench/run.mjs) reproduces these: every case side by side in one run, on loopback.\nThe machine is noisy: compare ratios from one run, not absolute figures across runs.\n\n${report}`);
+    writeFileSync(
+      'docs/benchmarks.md',
+      `# Benchmarks\n\n\`npm run bench\` (bench/run.mjs) reproduces these: every case side by side in one run, on loopback.\nThe machine is noisy: compare ratios from one run, not absolute figures across runs.\n\n${report}`,
+    );
   }
   rmSync(dir, { recursive: true, force: true });
 }
 
 main()
-  .catch((error) => { console.error(error); process.exitCode = 1; })
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
   .finally(() => children.forEach((c) => c.kill()));

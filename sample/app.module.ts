@@ -27,11 +27,22 @@ export function sampleDownloadOptions(root: string): DownloadModuleOptions {
 @Module({})
 export class AppModule {
   /** The sample app over a media folder, with module options that tests may override. */
-  static forRoot(root = mediaRoot(), overrides: Partial<DownloadModuleOptions> = {}, controllers: Type[] = []): DynamicModule {
+  static forRoot(
+    root = mediaRoot(),
+    overrides: Partial<DownloadModuleOptions> = {},
+    controllers: Type[] = [],
+  ): DynamicModule {
     return {
       module: AppModule,
       imports: [DownloadModule.forRoot({ ...sampleDownloadOptions(root), ...overrides }), TerminusModule],
-      controllers: [DownloadsController, NginxController, ApacheController, HealthController, UploadsController, ...controllers],
+      controllers: [
+        DownloadsController,
+        NginxController,
+        ApacheController,
+        HealthController,
+        UploadsController,
+        ...controllers,
+      ],
       providers: [{ provide: SAMPLE_STORAGES, useValue: createStorages(root) }, DownloadHealthIndicator],
     };
   }

@@ -27,7 +27,10 @@ export interface FrontProxy {
  * (media folder, ports). Resolves when lighttpd accepts connections; rejects with lighttpd's own
  * words when it cannot start (a port in use, say).
  */
-export async function startLighttpd(binary: string, options: { port: number; appPort: number; media: string }): Promise<FrontProxy> {
+export async function startLighttpd(
+  binary: string,
+  options: { port: number; appPort: number; media: string },
+): Promise<FrontProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'downloadview-sample-lighttpd-'));
   const config = readFileSync(join(process.cwd(), 'sample', 'lighttpd.conf'), 'utf8')
     .replaceAll('/ABSOLUTE/PATH/TO/sample/media/', `${options.media}/`)

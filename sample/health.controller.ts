@@ -10,7 +10,10 @@ import { mediaRoot } from './media.js';
  */
 @Controller('health')
 export class HealthController {
-  constructor(private readonly health: HealthCheckService, private readonly download: DownloadHealthIndicator) {}
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly download: DownloadHealthIndicator,
+  ) {}
 
   @Get()
   @HealthCheck()

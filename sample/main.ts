@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { Server } from 'node:http';
 import { AppModule } from './app.module.js';
 import { findLighttpd, startLighttpd, type FrontProxy } from './front-proxy.js';
 import { mediaRoot, seedMedia } from './media.js';
@@ -13,8 +14,10 @@ async function show(label: string, url: string, headers: Record<string, string> 
   const res = await fetch(url, { headers });
   const body = Buffer.from(await res.arrayBuffer());
   const sendfile = res.headers.get('x-sendfile');
-  console.log(`    GET ${url} -> ${res.status}, ${body.length} bytes ${JSON.stringify(body.toString('utf8').slice(0, 40))}` +
-    (sendfile ? `, X-Sendfile: ${sendfile}` : ''));
+  console.log(
+    `    GET ${url} -> ${res.status}, ${body.length} bytes ${JSON.stringify(body.toString('utf8').slice(0, 40))}` +
+      (sendfile ? `, X-Sendfile: ${sendfile}` : ''),
+  );
 }
 
 async function bootstrap(): Promise<void> {
@@ -23,10 +26,13 @@ async function bootstrap(): Promise<void> {
   // mode 'auto': a request that lighttpd announces (X-Sendfile-Type) is delegated, any other one is
   // served by Node, so the sample downloads real files with or without a proxy in front.
   // debug: the decision log says why each file was or was not delegated (DOWNLOADVIEW_DEBUG=0: off).
-  const app = await NestFactory.create(AppModule.forRoot(root, { mode: 'auto', debug: process.env.DOWNLOADVIEW_DEBUG !== '0' }), {
-    logger: ['fatal', 'error', 'warn', 'debug'], // the decision log, without the route map
-  });
-  app.enableShutdownHooks();
+  const app = await NestFactory.create(
+    AppModule.forRoot(root, { mode: 'auto', debug: process.env.DOWNLOADVIEW_DEBUG !== '0' }),
+    {
+      logger: ['fatal', 'error', 'warn', 'debug'], // the decision log, without the route map
+    },
+  );
+  app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${port}`;
@@ -36,9 +42,13 @@ async function bootstrap(): Promise<void> {
   const lighttpd = process.env.SAMPLE_LIGHTTPD === 'off' ? undefined : findLighttpd();
   if (lighttpd) {
     try {
-      proxy = await startLighttpd(lighttpd, { port: Number(process.env.PROXY_PORT ?? 8080), appPort: port, media: root });
+      proxy = await startLighttpd(lighttpd, {
+        port: Number(process.env.PROXY_PORT ?? 8080),
+        appPort: port,
+        media: root,
+      });
       process.on('exit', () => proxy?.stop());
-      app.getHttpServer().once('close', () => proxy?.stop());
+      (app.getHttpServer() as Server).once('close', () => proxy?.stop());
     } catch (error) {
       why = (error as Error).message;
     }
@@ -49,17 +59,26 @@ async function bootstrap(): Promise<void> {
   console.log(`\nnestjs-downloadview sample (media folder: ${root})`);
   if (proxy) {
     console.log(`lighttpd is in front of the app on ${proxy.url}: it sends the files the app names in X-Sendfile.\n`);
-    await show('through lighttpd: the app answers with X-Sendfile and no body, lighttpd sends the file', `${proxy.url}${DEMO_ROUTE}`);
-    await show('what the app tells lighttpd (the request lighttpd makes, with X-Sendfile-Type)', `${appUrl}${DEMO_ROUTE}`, { 'X-Sendfile-Type': 'X-Sendfile' });
+    await show(
+      'through lighttpd: the app answers with X-Sendfile and no body, lighttpd sends the file',
+      `${proxy.url}${DEMO_ROUTE}`,
+    );
+    await show(
+      'what the app tells lighttpd (the request lighttpd makes, with X-Sendfile-Type)',
+      `${appUrl}${DEMO_ROUTE}`,
+      { 'X-Sendfile-Type': 'X-Sendfile' },
+    );
     await show('straight to the app: no proxy announced itself, so Node sends the file', `${appUrl}${DEMO_ROUTE}`);
   } else {
     console.log(`No proxy in front (${why}): Node sends every file itself (mode 'auto').\n`);
     await show('straight to the app: Node sends the file', `${appUrl}${DEMO_ROUTE}`);
   }
   const base = proxy?.url ?? appUrl;
-  console.log(`\nTry:\n  curl -i ${base}${DEMO_ROUTE}\n  curl -i ${base}/lighttpd/files/hello-world.txt\n  curl -i -H 'Range: bytes=0-4' ${base}/lighttpd/by-path` +
-    `\n  curl -T README.md ${base}/uploads/readme.md   # upload; then GET the url it answers` +
-    `\nCtrl-C stops the sample${proxy ? ' and lighttpd' : ''}.`);
+  console.log(
+    `\nTry:\n  curl -i ${base}${DEMO_ROUTE}\n  curl -i ${base}/lighttpd/files/hello-world.txt\n  curl -i -H 'Range: bytes=0-4' ${base}/lighttpd/by-path` +
+      `\n  curl -T README.md ${base}/uploads/readme.md   # upload; then GET the url it answers` +
+      `\nCtrl-C stops the sample${proxy ? ' and lighttpd' : ''}.`,
+  );
 }
 
 bootstrap().catch((error: unknown) => {

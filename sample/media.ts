@@ -8,7 +8,15 @@ export function mediaRoot(): string {
 
 /** Creates the demo files (django-downloadview's demo writes the same hello-world.txt). */
 export function seedMedia(root: string): void {
-  for (const dir of ['lighttpd', 'decorated', 'private', 'unmatched', 'nginx', 'apache', 'apache-optimized-by-decorator']) {
+  for (const dir of [
+    'lighttpd',
+    'decorated',
+    'private',
+    'unmatched',
+    'nginx',
+    'apache',
+    'apache-optimized-by-decorator',
+  ]) {
     mkdirSync(join(root, dir), { recursive: true });
     writeFileSync(join(root, dir, 'hello-world.txt'), 'Hello world!\n');
   }

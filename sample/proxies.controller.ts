@@ -15,7 +15,13 @@ export class NginxController {
   }
 
   @Get('optimized-by-decorator')
-  @XSendfile({ sourceUrl: '/media/nginx/', destinationDir: '/nginx-optimized-by-decorator/', backend: 'nginx', buffering: false, charset: 'utf-8' })
+  @XSendfile({
+    sourceUrl: '/media/nginx/',
+    destinationDir: '/nginx-optimized-by-decorator/',
+    backend: 'nginx',
+    buffering: false,
+    charset: 'utf-8',
+  })
   optimizedByDecorator(): DownloadFile {
     return this.storages.nginx.download('hello-world.txt');
   }
@@ -27,7 +33,12 @@ export class NginxController {
 
   /** nginx throttles this one (X-Accel-Limit-Rate: 256 KiB/s). */
   @Get('slow/:name')
-  @XSendfile({ sourceUrl: '/media/nginx/', destinationDir: '/nginx-optimized-by-middleware/', backend: 'nginx', limitRate: 262144 })
+  @XSendfile({
+    sourceUrl: '/media/nginx/',
+    destinationDir: '/nginx-optimized-by-middleware/',
+    backend: 'nginx',
+    limitRate: 262144,
+  })
   slow(@Param('name') name: string): DownloadFile {
     return this.storages.nginx.download(name);
   }
@@ -44,7 +55,11 @@ export class ApacheController {
   }
 
   @Get('optimized-by-decorator')
-  @XSendfile({ sourceUrl: '/media/apache/', destinationDir: join(mediaRoot(), 'apache-optimized-by-decorator'), backend: 'apache' })
+  @XSendfile({
+    sourceUrl: '/media/apache/',
+    destinationDir: join(mediaRoot(), 'apache-optimized-by-decorator'),
+    backend: 'apache',
+  })
   optimizedByDecorator(): DownloadFile {
     return this.storages.apache.download('hello-world.txt');
   }

@@ -22,6 +22,9 @@ export function createStorages(root: string): SampleStorages {
     unmatched: new FileSystemStorage({ location: join(root, 'unmatched'), baseUrl: '/media/unmatched/' }),
     nginx: new FileSystemStorage({ location: join(root, 'nginx'), baseUrl: '/media/nginx/' }),
     apache: new FileSystemStorage({ location: join(root, 'apache'), baseUrl: '/media/apache/' }),
-    uploads: new FileSystemStorage({ location: join(root, 'lighttpd', 'uploads'), baseUrl: '/media/lighttpd/uploads/' }),
+    uploads: new FileSystemStorage({
+      location: join(root, 'lighttpd', 'uploads'),
+      baseUrl: '/media/lighttpd/uploads/',
+    }),
   };
 }

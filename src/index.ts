@@ -31,4 +31,9 @@ export { createFastCgiGateway, type FastCgiGatewayOptions } from './fastcgi/fast
 export { SignedFileSystemStorage } from './storage/signed-file-system.storage.js';
 export { UrlSigner, SIGNATURE_PARAMETER, type UrlSignerOptions } from './signing/url-signer.js';
 export { SignatureRequired, SignatureGuard } from './decorators/signature-required.decorator.js';
-export { runHealthcheck, formatHealthcheck, type HealthcheckOptions, type HealthcheckStep } from './health/healthcheck.js';
+export {
+  runHealthcheck,
+  formatHealthcheck,
+  type HealthcheckOptions,
+  type HealthcheckStep,
+} from './health/healthcheck.js';

@@ -13,7 +13,14 @@ const odd = '/srv/files/rapport été 100%41 #1 ?x=y.pdf';
 
 describe('backends', () => {
   it('are selectable by name', () => {
-    expect([...BUILT_IN_BACKENDS.keys()].sort()).toEqual(['apache', 'caddy', 'lighttpd', 'lighttpd-legacy', 'lighttpd2', 'nginx']);
+    expect([...BUILT_IN_BACKENDS.keys()].sort()).toEqual([
+      'apache',
+      'caddy',
+      'lighttpd',
+      'lighttpd-legacy',
+      'lighttpd2',
+      'nginx',
+    ]);
   });
 
   it('lighttpd percent-encodes each segment (lighttpd URL-decodes X-Sendfile)', () => {
@@ -23,7 +30,9 @@ describe('backends', () => {
   });
 
   it('lighttpd-legacy sends X-LIGHTTPD-send-file', () => {
-    expect(lighttpdLegacyBackend.delegate({ destination: '/a b', options: {} })!.headers).toEqual({ 'X-LIGHTTPD-send-file': '/a%20b' });
+    expect(lighttpdLegacyBackend.delegate({ destination: '/a b', options: {} })!.headers).toEqual({
+      'X-LIGHTTPD-send-file': '/a%20b',
+    });
   });
 
   it('apache sends the raw UTF-8 bytes (mod_xsendfile does not decode)', () => {
@@ -56,7 +65,10 @@ describe('backends', () => {
       'X-Accel-Expires': '3600',
       'X-Accel-Limit-Rate': '1024',
     });
-    expect(nginxBackend.delegate({ destination: '/p/x', options: { buffering: 'yes', expires: 'off', limitRate: 'off' } })!.headers).toEqual({
+    expect(
+      nginxBackend.delegate({ destination: '/p/x', options: { buffering: 'yes', expires: 'off', limitRate: 'off' } })!
+        .headers,
+    ).toEqual({
       'X-Accel-Redirect': '/p/x',
       'X-Accel-Buffering': 'yes',
       'X-Accel-Expires': 'off',
@@ -74,7 +86,12 @@ describe('assertion helpers', () => {
   });
 
   it('toBeDelegatedDownload checks backend, basename, content type and path', () => {
-    expect(nginxResponse).toBeDelegatedDownload({ backend: 'nginx', basename: 'a b.txt', contentType: 'text/plain; charset=utf-8', filePath: '/protected/a b.txt' });
+    expect(nginxResponse).toBeDelegatedDownload({
+      backend: 'nginx',
+      basename: 'a b.txt',
+      contentType: 'text/plain; charset=utf-8',
+      filePath: '/protected/a b.txt',
+    });
     expect(nginxResponse).not.toBeDelegatedDownload({ backend: 'lighttpd' });
     expect(() => expect(nginxResponse).toBeDelegatedDownload({ backend: 'nginx', basename: 'other.txt' })).toThrow(
       'basename: expected "other.txt", got "a b.txt"',
@@ -82,7 +99,9 @@ describe('assertion helpers', () => {
   });
 
   it('lists every difference, and refuses a non-delegated status', () => {
-    expect(() => assertDelegatedDownload(response({ 'x-sendfile': '/a' }, 500), { filePath: '/b', contentType: 'x/y' })).toThrow(
+    expect(() =>
+      assertDelegatedDownload(response({ 'x-sendfile': '/a' }, 500), { filePath: '/b', contentType: 'x/y' }),
+    ).toThrow(
       /status: expected 200, got 500\n {2}contentType: expected "x\/y", got undefined\n {2}filePath: expected "\/b", got "\/a"/,
     );
   });
@@ -90,12 +109,21 @@ describe('assertion helpers', () => {
 
 describe('lighttpd2 (X-Sendfile2)', () => {
   const delegate = (range?: string, conditionalRange = false, size = 1000) =>
-    BUILT_IN_BACKENDS.get('lighttpd2')!.delegate({ destination: '/srv/a b,c.bin', range, conditionalRange, size, options: {} });
+    BUILT_IN_BACKENDS.get('lighttpd2')!.delegate({
+      destination: '/srv/a b,c.bin',
+      range,
+      conditionalRange,
+      size,
+      options: {},
+    });
   it('names the whole file without a Range', () => {
     expect(delegate()).toEqual({ headers: { 'X-Sendfile2': '/srv/a%20b%2Cc.bin 0-999' } });
   });
   it('names the slice and answers 206 with Content-Range for one range', () => {
-    expect(delegate('bytes=10-19')).toEqual({ status: 206, headers: { 'X-Sendfile2': '/srv/a%20b%2Cc.bin 10-19', 'Content-Range': 'bytes 10-19/1000' } });
+    expect(delegate('bytes=10-19')).toEqual({
+      status: 206,
+      headers: { 'X-Sendfile2': '/srv/a%20b%2Cc.bin 10-19', 'Content-Range': 'bytes 10-19/1000' },
+    });
     expect(delegate('bytes=-10')!.headers['Content-Range']).toBe('bytes 990-999/1000');
   });
   it('leaves an unsatisfiable range, an unknown size or an If-Range to Node; several ranges get the whole file', () => {

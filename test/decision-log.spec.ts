@@ -6,7 +6,14 @@ import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { DownloadConfigError, DownloadFile, DownloadModule, FileSystemStorage, XSendfile, type DownloadModuleOptions } from 'nestjs-downloadview';
+import {
+  DownloadConfigError,
+  DownloadFile,
+  DownloadModule,
+  FileSystemStorage,
+  XSendfile,
+  type DownloadModuleOptions,
+} from 'nestjs-downloadview';
 import { createTestApp } from './support/platform.js';
 
 // The decision log (`debug: true`): one debug line per file response saying why it was or was not
@@ -73,7 +80,11 @@ async function appWith(options: DownloadModuleOptions) {
 
 const mediaRule = { sourceUrl: '/media/', destinationDir: '/srv/media' };
 
-async function logOf(options: DownloadModuleOptions, path: string, headers: Record<string, string> = {}): Promise<string> {
+async function logOf(
+  options: DownloadModuleOptions,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<string> {
   const app = await appWith({ debug: true, ...options });
   try {
     const req = request(app.getHttpServer()).get(path);
@@ -94,10 +105,18 @@ describe('decision log (debug: true)', () => {
   });
 
   it('lists the rules tried when none matched', async () => {
-    const line = await logOf({ rules: [{ sourceUrl: '/static/', destinationDir: '/srv' }, { sourceDir: outside, destinationDir: '/srv/o' }] }, '/file/a.txt');
+    const line = await logOf(
+      {
+        rules: [
+          { sourceUrl: '/static/', destinationDir: '/srv' },
+          { sourceDir: outside, destinationDir: '/srv/o' },
+        ],
+      },
+      '/file/a.txt',
+    );
     expect(line).toBe(
       `GET /file/a.txt: "a.txt" served by Node: no rule matched its URL "/media/a.txt" or path ${JSON.stringify(join(media, 'a.txt'))}; ` +
-      `tried rules[0] (sourceUrl "/static/"); rules[1] (sourceDir ${JSON.stringify(outside + '/')})`,
+        `tried rules[0] (sourceUrl "/static/"); rules[1] (sourceDir ${JSON.stringify(outside + '/')})`,
     );
   });
 
@@ -106,11 +125,15 @@ describe('decision log (debug: true)', () => {
   });
 
   it('names mode off, from the options and from DOWNLOADVIEW_MODE', async () => {
-    expect(await logOf({ rules: [{ ...mediaRule, mode: 'off' }] }, '/file/a.txt')).toMatch(/served by Node: mode off \(rules\[0\]\)$/);
+    expect(await logOf({ rules: [{ ...mediaRule, mode: 'off' }] }, '/file/a.txt')).toMatch(
+      /served by Node: mode off \(rules\[0\]\)$/,
+    );
     process.env.DOWNLOADVIEW_MODE = 'off';
     try {
       debugLines.length = 0;
-      expect(await logOf({ rules: [mediaRule] }, '/file/a.txt')).toMatch(/served by Node: mode off \(DOWNLOADVIEW_MODE\)$/);
+      expect(await logOf({ rules: [mediaRule] }, '/file/a.txt')).toMatch(
+        /served by Node: mode off \(DOWNLOADVIEW_MODE\)$/,
+      );
     } finally {
       delete process.env.DOWNLOADVIEW_MODE;
     }
@@ -121,11 +144,15 @@ describe('decision log (debug: true)', () => {
       /served by Node: mode auto: the request has no X-Sendfile-Type header \(no proxy announced X-Sendfile\)$/,
     );
     debugLines.length = 0;
-    expect(await logOf({ mode: 'auto', rules: [mediaRule] }, '/file/a.txt', { 'X-Sendfile-Type': 'X-Accel-Redirect' })).toMatch(
-      /served by Node: mode auto: X-Sendfile-Type is "X-Accel-Redirect", backend lighttpd sends X-Sendfile$/,
-    );
+    expect(
+      await logOf({ mode: 'auto', rules: [mediaRule] }, '/file/a.txt', { 'X-Sendfile-Type': 'X-Accel-Redirect' }),
+    ).toMatch(/served by Node: mode auto: X-Sendfile-Type is "X-Accel-Redirect", backend lighttpd sends X-Sendfile$/);
     debugLines.length = 0;
-    expect(await logOf({ mode: 'auto', trustedProxies: ['10.1.2.3'], rules: [mediaRule] }, '/file/a.txt', { 'X-Sendfile-Type': 'X-Sendfile' })).toMatch(
+    expect(
+      await logOf({ mode: 'auto', trustedProxies: ['10.1.2.3'], rules: [mediaRule] }, '/file/a.txt', {
+        'X-Sendfile-Type': 'X-Sendfile',
+      }),
+    ).toMatch(
       /served by Node: mode auto: X-Sendfile-Type came from (127\.0\.0\.1|::1), which is not in trustedProxies$/,
     );
   });
@@ -152,7 +179,9 @@ describe('decision log (debug: true)', () => {
   it('says when a route is not converted, or the StreamableFile reads no file', async () => {
     expect(await logOf({ rules: [mediaRule] }, '/off')).toMatch(/served by Node: conversion is off for this route/);
     debugLines.length = 0;
-    expect(await logOf({ rules: [mediaRule] }, '/buffer')).toMatch(/GET \/buffer: a stream served by Node: not a file on disk/);
+    expect(await logOf({ rules: [mediaRule] }, '/buffer')).toMatch(
+      /GET \/buffer: a stream served by Node: not a file on disk/,
+    );
   });
 
   it('logs nothing for routes that return no file, nor when debug is off', async () => {
@@ -176,7 +205,9 @@ describe('decision log (debug: true)', () => {
     } finally {
       delete process.env.DOWNLOADVIEW_DEBUG;
     }
-    expect(debugLines).toEqual(['GET /file/a.txt: "a.txt" delegated to lighttpd by rules[0]: X-Sendfile: /srv/media/a.txt']);
+    expect(debugLines).toEqual([
+      'GET /file/a.txt: "a.txt" delegated to lighttpd by rules[0]: X-Sendfile: /srv/media/a.txt',
+    ]);
     await expect(appWith({ debug: 'yes' as unknown as boolean })).rejects.toThrow(DownloadConfigError);
     await expect(appWith({ debug: 'yes' as unknown as boolean })).rejects.toThrow(/debug/);
   });

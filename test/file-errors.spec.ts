@@ -8,10 +8,17 @@ describe('fileErrorToHttp', () => {
   };
 
   it.each([
-    ['ENOENT', 404], ['ENOTDIR', 404], ['EISDIR', 404], ['ELOOP', 404], ['ENAMETOOLONG', 404],
-    ['EACCES', 403], ['EPERM', 403],
-    ['EMFILE', 503], ['ENFILE', 503],
-    ['EIO', 500], [undefined, 500],
+    ['ENOENT', 404],
+    ['ENOTDIR', 404],
+    ['EISDIR', 404],
+    ['ELOOP', 404],
+    ['ENAMETOOLONG', 404],
+    ['EACCES', 403],
+    ['EPERM', 403],
+    ['EMFILE', 503],
+    ['ENFILE', 503],
+    ['EIO', 500],
+    [undefined, 500],
   ])('%s → %i, without the path', (code, status) => {
     const [got, body] = answer(code);
     expect(got).toBe(status);

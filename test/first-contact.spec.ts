@@ -28,8 +28,8 @@ async function runSample(hideSbin: boolean): Promise<RunningSample> {
       })
     : spawn(process.execPath, [main], { env });
   let text = '';
-  child.stdout!.on('data', (d) => (text += d));
-  child.stderr!.on('data', (d) => (text += d));
+  child.stdout.on('data', (d) => (text += d));
+  child.stderr.on('data', (d) => (text += d));
   const deadline = Date.now() + 30_000;
   while (!text.includes('Ctrl-C stops the sample')) {
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the sample did not start:\n${text}`);
@@ -45,7 +45,11 @@ async function stopSample(sample: RunningSample): Promise<void> {
   rmSync(sample.root, { recursive: true, force: true });
 }
 
-const portRefuses = async (port: number) => fetch(`http://127.0.0.1:${port}/`).then(() => false, () => true);
+const portRefuses = async (port: number) =>
+  fetch(`http://127.0.0.1:${port}/`).then(
+    () => false,
+    () => true,
+  );
 
 beforeAll(() => {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.sample.json', '--outDir', BUILD], { stdio: 'inherit' });
@@ -59,9 +63,13 @@ describe('npm run sample', () => {
       const out = sample.output();
       expect(out).toContain(`lighttpd is in front of the app on http://127.0.0.1:${sample.proxyPort}`);
       // The demo's three requests: through lighttpd (the bytes), what the app told lighttpd, direct.
-      expect(out).toContain(`GET http://127.0.0.1:${sample.proxyPort}/lighttpd/optimized-by-middleware -> 200, 13 bytes "Hello world!\\n"`);
+      expect(out).toContain(
+        `GET http://127.0.0.1:${sample.proxyPort}/lighttpd/optimized-by-middleware -> 200, 13 bytes "Hello world!\\n"`,
+      );
       expect(out).toContain(`-> 200, 0 bytes "", X-Sendfile: ${join(sample.root, 'lighttpd', 'hello-world.txt')}`);
-      expect(out).toContain(`GET http://127.0.0.1:${sample.appPort}/lighttpd/optimized-by-middleware -> 200, 13 bytes "Hello world!\\n"`);
+      expect(out).toContain(
+        `GET http://127.0.0.1:${sample.appPort}/lighttpd/optimized-by-middleware -> 200, 13 bytes "Hello world!\\n"`,
+      );
       // The decision log says why each one was or was not delegated.
       expect(out).toMatch(/"hello-world\.txt" delegated to lighttpd by rules\[0\]: X-Sendfile: /);
       expect(out).toMatch(/"hello-world\.txt" served by Node: mode auto: the request has no X-Sendfile-Type header/);
@@ -85,8 +93,12 @@ describe('npm run sample', () => {
     const sample = await runSample(true);
     try {
       const out = sample.output();
-      expect(out).toContain('No proxy in front (lighttpd is not installed (sudo apt-get install -y lighttpd, then npm run sample again))');
-      expect(out).toContain(`GET http://127.0.0.1:${sample.appPort}/lighttpd/optimized-by-middleware -> 200, 13 bytes "Hello world!\\n"`);
+      expect(out).toContain(
+        'No proxy in front (lighttpd is not installed (sudo apt-get install -y lighttpd, then npm run sample again))',
+      );
+      expect(out).toContain(
+        `GET http://127.0.0.1:${sample.appPort}/lighttpd/optimized-by-middleware -> 200, 13 bytes "Hello world!\\n"`,
+      );
       expect(out).not.toContain('X-Sendfile: /');
       const res = await fetchBytes(`http://127.0.0.1:${sample.appPort}/lighttpd/files/hello-world.txt`);
       expect(res.body.toString()).toBe('Hello world!\n');
@@ -100,8 +112,16 @@ describe('npm run sample', () => {
 describe("npm test's first step (scripts/test-servers.sh)", () => {
   it('names each missing proxy and the command that installs it, in one line each, where it cannot install', () => {
     // Not root (nobody), and /usr/sbin hidden: lighttpd, nginx and apache2 are missing.
-    const run = spawnSync('unshare', ['-m', 'sh', '-c',
-      'mount -t tmpfs tmpfs /usr/sbin && exec setpriv --reuid=65534 --regid=65534 --clear-groups bash scripts/test-servers.sh'], { encoding: 'utf8' });
+    const run = spawnSync(
+      'unshare',
+      [
+        '-m',
+        'sh',
+        '-c',
+        'mount -t tmpfs tmpfs /usr/sbin && exec setpriv --reuid=65534 --regid=65534 --clear-groups bash scripts/test-servers.sh',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(run.status).toBe(1);
     const lines = run.stderr.trim().split('\n');
     expect(lines).toEqual([

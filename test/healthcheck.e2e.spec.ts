@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Controller, Get, type INestApplication } from '@nestjs/common';
+import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, TerminusModule } from '@nestjs/terminus';
 import { Test } from '@nestjs/testing';
 import { execFile } from 'node:child_process';
@@ -64,7 +64,9 @@ describe('healthcheck against a real lighttpd', () => {
 
   it('a proxy without x-sendfile enabled fails step 3 with the fix (CLI exit 1)', async () => {
     const result = await cli('--app', app(), '--proxy', await proxy({ xSendfile: false }), '--file', file);
-    expect(result.stdout).toMatch(/^FAIL 3\. proxy → storage: .*lighttpd did not consume x-sendfile: enable "x-sendfile" => "enable" in proxy.server/m);
+    expect(result.stdout).toMatch(
+      /^FAIL 3\. proxy → storage: .*lighttpd did not consume x-sendfile: enable "x-sendfile" => "enable" in proxy.server/m,
+    );
     expect(result.stdout).toMatch(/^FAIL 4\. full chain/m);
     expect(result.code).toBe(1);
   });
@@ -81,7 +83,10 @@ describe('healthcheck against a real lighttpd', () => {
     const proxyUrl = (await proxy()).replace(route, '/lighttpd/files/missing.bin');
     const steps = await runHealthcheck({ app: app('/lighttpd/files/missing.bin'), proxy: proxyUrl, file: missing });
     expect(steps[0]).toMatchObject({ ok: false, detail: expect.stringMatching(/the file does not exist/) });
-    expect(steps[1]).toMatchObject({ ok: false, detail: expect.stringMatching(/answered 404 without a delegation header/) });
+    expect(steps[1]).toMatchObject({
+      ok: false,
+      detail: expect.stringMatching(/answered 404 without a delegation header/),
+    });
     expect(steps.every((s) => !s.ok)).toBe(true);
   });
 
@@ -90,7 +95,10 @@ describe('healthcheck against a real lighttpd', () => {
     const broken = await proxy({ xSendfile: false });
     @Controller('health')
     class HealthController {
-      constructor(private readonly health: HealthCheckService, private readonly download: DownloadHealthIndicator) {}
+      constructor(
+        private readonly health: HealthCheckService,
+        private readonly download: DownloadHealthIndicator,
+      ) {}
       @Get('good')
       @HealthCheck()
       good() {
@@ -102,7 +110,11 @@ describe('healthcheck against a real lighttpd', () => {
         return this.health.check([() => this.download.isHealthy('download', { app: app(), proxy: broken, file })]);
       }
     }
-    const moduleRef = await Test.createTestingModule({ imports: [TerminusModule], controllers: [HealthController], providers: [DownloadHealthIndicator] }).compile();
+    const moduleRef = await Test.createTestingModule({
+      imports: [TerminusModule],
+      controllers: [HealthController],
+      providers: [DownloadHealthIndicator],
+    }).compile();
     const health = await createTestApp(moduleRef);
     const up = await request(health.getHttpServer()).get('/health/good');
     expect(up.status).toBe(200);

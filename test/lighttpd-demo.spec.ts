@@ -84,7 +84,9 @@ describe('sample app (lighttpd backend)', () => {
 
   it('assertXSendfile fails, showing expected and actual, on a response that is not delegated', async () => {
     const res = await get('/lighttpd/unmatched');
-    expect(() => assertXSendfile(res, { basename: 'hello-world.txt' })).toThrow(/X-Sendfile: expected a value, got none/);
+    expect(() => assertXSendfile(res, { basename: 'hello-world.txt' })).toThrow(
+      /X-Sendfile: expected a value, got none/,
+    );
     const delegated = await get('/lighttpd/optimized-by-middleware');
     expect(() => assertXSendfile(delegated, { filePath: '/elsewhere.txt' })).toThrow(
       `filePath: expected "/elsewhere.txt", got "${join(sample.root, 'lighttpd', 'hello-world.txt')}"`,

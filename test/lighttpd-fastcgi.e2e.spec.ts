@@ -50,7 +50,9 @@ describe.each(['lighttpd2', 'lighttpd-legacy'])('end to end through lighttpd + F
 
   if (backend === 'lighttpd2') {
     it('a Range request: the app names the slice in X-Sendfile2 and lighttpd sends exactly it', async () => {
-      const direct = await fetchBytes(`${appBase}/lighttpd/files/random-1MiB.bin`, { headers: { Range: 'bytes=1000-2999' } });
+      const direct = await fetchBytes(`${appBase}/lighttpd/files/random-1MiB.bin`, {
+        headers: { Range: 'bytes=1000-2999' },
+      });
       expect(direct.status).toBe(206);
       expect(direct.headers.get('x-sendfile2')).toMatch(/random-1MiB\.bin 1000-2999$/);
       const res = await fetchBytes(`${base}/lighttpd/files/random-1MiB.bin`, { headers: { Range: 'bytes=1000-2999' } });
@@ -60,13 +62,17 @@ describe.each(['lighttpd2', 'lighttpd-legacy'])('end to end through lighttpd + F
     });
 
     it('a suffix range of a file with an awkward name', async () => {
-      const res = await fetchBytes(`${base}/lighttpd/files/${encodeURIComponent(oddName)}`, { headers: { Range: 'bytes=-500' } });
+      const res = await fetchBytes(`${base}/lighttpd/files/${encodeURIComponent(oddName)}`, {
+        headers: { Range: 'bytes=-500' },
+      });
       expect(res.status).toBe(206);
       expect(sha256(res.body)).toBe(sha256(onDisk(oddName).subarray(-500)));
     });
 
     it('an unsatisfiable range is answered 416 by Node', async () => {
-      const res = await fetchBytes(`${base}/lighttpd/files/random-1MiB.bin`, { headers: { Range: `bytes=${2 * MiB}-` } });
+      const res = await fetchBytes(`${base}/lighttpd/files/random-1MiB.bin`, {
+        headers: { Range: `bytes=${2 * MiB}-` },
+      });
       expect(res.status).toBe(416);
     });
   }

@@ -44,7 +44,9 @@ describe('end to end through lighttpd (X-Sendfile)', () => {
     const res = await fetchBytes(`${base}/lighttpd/files/${encodeURIComponent(oddName)}`);
     expect(res.status).toBe(200);
     expect(sha256(res.body)).toBe(fileSha256(join(sample.root, 'lighttpd', oddName)));
-    expect(res.headers.get('content-disposition')).toContain(`filename*=UTF-8''${encodeURIComponent(oddName).replace(/'/g, '%27')}`);
+    expect(res.headers.get('content-disposition')).toContain(
+      `filename*=UTF-8''${encodeURIComponent(oddName).replace(/'/g, '%27')}`,
+    );
     expect(res.headers.get('x-sendfile')).toBeNull();
   });
 
@@ -160,7 +162,11 @@ describe('uploads through lighttpd, then downloads through lighttpd (the sample 
   });
 
   const put = (base: string, name: string, body: Buffer) =>
-    fetchBytes(`${base}/uploads/${encodeURIComponent(name)}`, { method: 'PUT', body: new Uint8Array(body), headers: { 'Content-Type': 'application/octet-stream' } });
+    fetchBytes(`${base}/uploads/${encodeURIComponent(name)}`, {
+      method: 'PUT',
+      body: new Uint8Array(body),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
 
   it('stores an upload byte for byte, and lighttpd sends it back; the same name again gets a free one', async () => {
     const source = join(sample.root, 'upload-source.bin');
@@ -196,7 +202,10 @@ describe('uploads through lighttpd, then downloads through lighttpd (the sample 
 
   it('refuses a name that leaves the folder, through lighttpd too', async () => {
     // The app refuses it (400); lighttpd normalises such a path first, and no route is left (404).
-    for (const [base, statuses] of [[appBase, [400]], [proxyBase, [400, 404]]] as const) {
+    for (const [base, statuses] of [
+      [appBase, [400]],
+      [proxyBase, [400, 404]],
+    ] as const) {
       const escaped = await fetchBytes(`${base}/uploads/..%2F..%2Fescape.txt`, { method: 'PUT', body: 'x' });
       expect(statuses).toContain(escaped.status);
       expect(escaped.body.toString()).not.toContain(sample.root);

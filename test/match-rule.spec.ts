@@ -27,7 +27,15 @@ describe('matchRule', () => {
     expect(match?.rule.backend.name).toBe('nginx');
   });
   it('never produces a destination outside destinationDir', () => {
-    for (const url of ['/media/../etc/passwd', '/media/%2e%2e/etc/passwd', '/media/a/%2E%2E/%2E%2E/x', '/media/a%00b', '/media/a%0d%0aX: y', '/media/%E0%A4%A', '/media/a\\..\\b']) {
+    for (const url of [
+      '/media/../etc/passwd',
+      '/media/%2e%2e/etc/passwd',
+      '/media/a/%2E%2E/%2E%2E/x',
+      '/media/a%00b',
+      '/media/a%0d%0aX: y',
+      '/media/%E0%A4%A',
+      '/media/a\\..\\b',
+    ]) {
       expect(matchRule(rules, { url })).toBeUndefined();
     }
   });

@@ -6,7 +6,14 @@ import { createReadStream, mkdtempSync, readdirSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { DownloadConfigError, DownloadFile, DownloadModule, XSendfile, type DownloadBackend, type DownloadModuleOptions } from 'nestjs-downloadview';
+import {
+  DownloadConfigError,
+  DownloadFile,
+  DownloadModule,
+  XSendfile,
+  type DownloadBackend,
+  type DownloadModuleOptions,
+} from 'nestjs-downloadview';
 import { assertXSendfile } from 'nestjs-downloadview/testing';
 import { createTestApp } from './support/platform.js';
 
@@ -40,7 +47,11 @@ class FilesController {
 
   @Get('inline')
   inline() {
-    return DownloadFile.fromPath(join(dir, 'a.txt'), { inline: true, name: 'Résumé.txt', contentType: 'text/x-custom' });
+    return DownloadFile.fromPath(join(dir, 'a.txt'), {
+      inline: true,
+      name: 'Résumé.txt',
+      contentType: 'text/x-custom',
+    });
   }
 
   @Get('json')
@@ -94,7 +105,9 @@ describe('DownloadModule configuration', () => {
     const app = await appWith({ rules: [rule] });
     const res = await request(app.getHttpServer()).get('/inline');
     assertXSendfile(res, { basename: 'Résumé.txt', contentType: 'text/x-custom', filePath: '/srv/files/a.txt' });
-    expect(res.headers['content-disposition']).toBe(`inline; filename="R?sum?.txt"; filename*=UTF-8''R%C3%A9sum%C3%A9.txt`);
+    expect(res.headers['content-disposition']).toBe(
+      `inline; filename="R?sum?.txt"; filename*=UTF-8''R%C3%A9sum%C3%A9.txt`,
+    );
     await app.close();
   });
 
@@ -154,8 +167,15 @@ describe('DownloadModule configuration', () => {
   it('warns at startup about a rule an earlier rule shadows', async () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     try {
-      const app = await appWith({ rules: [{ sourceDir: dir, destinationDir: '/a' }, { sourceDir: join(dir, 'sub'), destinationDir: '/b' }] });
-      expect(warn).toHaveBeenCalledWith('rules[1] overlaps rules[0], which comes first and matches all its files: rules[1] is never used');
+      const app = await appWith({
+        rules: [
+          { sourceDir: dir, destinationDir: '/a' },
+          { sourceDir: join(dir, 'sub'), destinationDir: '/b' },
+        ],
+      });
+      expect(warn).toHaveBeenCalledWith(
+        'rules[1] overlaps rules[0], which comes first and matches all its files: rules[1] is never used',
+      );
       await app.close();
     } finally {
       warn.mockRestore();
@@ -164,17 +184,41 @@ describe('DownloadModule configuration', () => {
 
   describe('fails at startup, naming the rule and the field', () => {
     const cases: [string, DownloadModuleOptions, RegExp][] = [
-      ['no source', { rules: [{ destinationDir: '/x' } as never] }, /rules\[0\]: "sourceUrl" or "sourceDir" is required/],
+      ['no source', { rules: [{ destinationDir: '/x' }] }, /rules\[0\]: "sourceUrl" or "sourceDir" is required/],
       ['no destination', { rules: [rule, { sourceUrl: '/m/' } as never] }, /rules\[1\]: "destinationDir" is required/],
-      ['relative destination', { rules: [{ sourceUrl: '/m/', destinationDir: 'srv' }] }, /rules\[0\]: "destinationDir" must be an absolute directory for backend "lighttpd"/],
-      ['relative sourceDir', { rules: [{ sourceDir: 'media', destinationDir: '/srv' }] }, /rules\[0\]: "sourceDir" must be an absolute directory/],
+      [
+        'relative destination',
+        { rules: [{ sourceUrl: '/m/', destinationDir: 'srv' }] },
+        /rules\[0\]: "destinationDir" must be an absolute directory for backend "lighttpd"/,
+      ],
+      [
+        'relative sourceDir',
+        { rules: [{ sourceDir: 'media', destinationDir: '/srv' }] },
+        /rules\[0\]: "sourceDir" must be an absolute directory/,
+      ],
       ['unknown backend', { backend: 'varnish', rules: [] }, /"backend" names an unknown backend "varnish"/],
-      ['unknown rule backend', { rules: [{ ...rule, backend: 'iis' }] }, /rules\[0\]: "backend" names an unknown backend "iis"/],
-      ['unknown key', { rules: [{ ...rule, destinationDirectory: '/x' } as never] }, /rules\[0\]: "destinationDirectory" is not a known option \(did you mean "destinationDir"\?\)/],
+      [
+        'unknown rule backend',
+        { rules: [{ ...rule, backend: 'iis' }] },
+        /rules\[0\]: "backend" names an unknown backend "iis"/,
+      ],
+      [
+        'unknown key',
+        { rules: [{ ...rule, destinationDirectory: '/x' } as never] },
+        /rules\[0\]: "destinationDirectory" is not a known option \(did you mean "destinationDir"\?\)/,
+      ],
       ['unknown module key', { rule: [] } as never, /"rule" is not a known option \(did you mean "rules"\?\)/],
       ['bad mode', { mode: 'sometimes' as never }, /"mode" must be one of always, auto, off/],
-      ['bad trusted proxy', { trustedProxies: ['localhost'] }, /"trustedProxies\[0\]" must be an IP address or CIDR block/],
-      ['CR in destination', { rules: [{ sourceUrl: '/m/', destinationDir: '/srv\r\nX-Evil: 1' }] }, /rules\[0\]: "destinationDir" must not contain control characters/],
+      [
+        'bad trusted proxy',
+        { trustedProxies: ['localhost'] },
+        /"trustedProxies\[0\]" must be an IP address or CIDR block/,
+      ],
+      [
+        'CR in destination',
+        { rules: [{ sourceUrl: '/m/', destinationDir: '/srv\r\nX-Evil: 1' }] },
+        /rules\[0\]: "destinationDir" must not contain control characters/,
+      ],
     ];
     it.each(cases)('%s', async (_, options, message) => {
       const attempt = appWith(options);
@@ -185,16 +229,28 @@ describe('DownloadModule configuration', () => {
 
   describe('an invalid @XSendfile() rule fails at startup too, before any request', () => {
     const routeCases: [string, object, RegExp][] = [
-      ['relative destination', { sourceUrl: '/m/', destinationDir: 'srv' }, /@XSendfile on ReportsController\.report: "destinationDir" must be an absolute directory/],
-      ['unknown key', { backend: 'nginx', modes: 'off' }, /@XSendfile on ReportsController\.report: "modes" is not a known option \(did you mean "mode"\?\)/],
-      ['unknown backend', { backend: 'iis' }, /@XSendfile on ReportsController\.report: "backend" names an unknown backend "iis"/],
+      [
+        'relative destination',
+        { sourceUrl: '/m/', destinationDir: 'srv' },
+        /@XSendfile on ReportsController\.report: "destinationDir" must be an absolute directory/,
+      ],
+      [
+        'unknown key',
+        { backend: 'nginx', modes: 'off' },
+        /@XSendfile on ReportsController\.report: "modes" is not a known option \(did you mean "mode"\?\)/,
+      ],
+      [
+        'unknown backend',
+        { backend: 'iis' },
+        /@XSendfile on ReportsController\.report: "backend" names an unknown backend "iis"/,
+      ],
     ];
     it.each(routeCases)('%s', async (_, routeRule, message) => {
       let called = false;
       @Controller('reports')
       class ReportsController {
         @Get()
-        @XSendfile(routeRule as never)
+        @XSendfile(routeRule)
         report() {
           called = true;
           return DownloadFile.fromPath(join(dir, 'a.txt'));

@@ -30,7 +30,9 @@ class ServeController {
       const original = file.getStream.bind(file);
       file.getStream = () => {
         const stream = original();
-        stream.once('data', () => setImmediate(() => stream.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }))));
+        stream.once('data', () =>
+          setImmediate(() => stream.destroy(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }))),
+        );
         return stream;
       };
     }
@@ -64,7 +66,10 @@ class ServeController {
 }
 
 async function appWith(options: DownloadModuleOptions): Promise<INestApplication> {
-  const moduleRef = await Test.createTestingModule({ imports: [DownloadModule.forRoot(options)], controllers: [ServeController] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [DownloadModule.forRoot(options)],
+    controllers: [ServeController],
+  }).compile();
   return createTestApp(moduleRef);
 }
 const rule = { sourceDir: dir, destinationDir: '/srv/files' };
@@ -81,7 +86,14 @@ describe('Node serves a DownloadFile itself (no rule, mode off, virtual)', () =>
   afterAll(() => app.close());
 
   it('a full GET has Content-Length, Accept-Ranges, Last-Modified and a weak ETag', async () => {
-    const res = await http.get('/big').buffer(true).parse((r, cb) => { const c: Buffer[] = []; r.on('data', (d: Buffer) => c.push(d)); r.on('end', () => cb(null, Buffer.concat(c))); });
+    const res = await http
+      .get('/big')
+      .buffer(true)
+      .parse((r, cb) => {
+        const c: Buffer[] = [];
+        r.on('data', (d: Buffer) => c.push(d));
+        r.on('end', () => cb(null, Buffer.concat(c)));
+      });
     expect(res.status).toBe(200);
     expect(res.headers['content-length']).toBe(String(bigBytes.length));
     expect(res.headers['accept-ranges']).toBe('bytes');
@@ -92,7 +104,15 @@ describe('Node serves a DownloadFile itself (no rule, mode off, virtual)', () =>
   });
 
   it('Range gives 206 with Content-Range and exactly that slice', async () => {
-    const res = await http.get('/big').set('Range', 'bytes=100-199').buffer(true).parse((r, cb) => { const c: Buffer[] = []; r.on('data', (d: Buffer) => c.push(d)); r.on('end', () => cb(null, Buffer.concat(c))); });
+    const res = await http
+      .get('/big')
+      .set('Range', 'bytes=100-199')
+      .buffer(true)
+      .parse((r, cb) => {
+        const c: Buffer[] = [];
+        r.on('data', (d: Buffer) => c.push(d));
+        r.on('end', () => cb(null, Buffer.concat(c)));
+      });
     expect(res.status).toBe(206);
     expect(res.headers['content-range']).toBe(`bytes 100-199/${bigBytes.length}`);
     expect(res.headers['content-length']).toBe('100');
@@ -215,7 +235,9 @@ describe('mode', () => {
   it("'auto' converts only when a trusted proxy announces X-Sendfile", async () => {
     const app = await appWith({ rules: [rule], mode: 'auto' });
     const http = request(app.getHttpServer());
-    assertXSendfile(await http.get('/hello').set('X-Sendfile-Type', 'X-Sendfile'), { filePath: '/srv/files/hello.txt' });
+    assertXSendfile(await http.get('/hello').set('X-Sendfile-Type', 'X-Sendfile'), {
+      filePath: '/srv/files/hello.txt',
+    });
     const plain = await http.get('/hello');
     expect(plain.headers['x-sendfile']).toBeUndefined();
     expect(plain.text).toBe('Hello world!\n');
@@ -250,7 +272,9 @@ describe('mode', () => {
 
   it('an invalid DOWNLOADVIEW_MODE fails at startup', async () => {
     process.env.DOWNLOADVIEW_MODE = 'maybe';
-    await expect(appWith({ rules: [rule] })).rejects.toThrow(/DOWNLOADVIEW_MODE: "mode" must be one of always, auto, off/);
+    await expect(appWith({ rules: [rule] })).rejects.toThrow(
+      /DOWNLOADVIEW_MODE: "mode" must be one of always, auto, off/,
+    );
   });
 
   it('a rule and a route can set their own mode', async () => {

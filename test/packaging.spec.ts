@@ -15,15 +15,29 @@ describe('the packed tarball', () => {
 
   beforeAll(() => {
     const found = existsSync(packed) ? readdirSync(packed).filter((f) => f.endsWith('.tgz')) : [];
-    if (found.length !== 1) throw new Error('No packed tarball in .packed/: run `npm test` (its pretest packs and installs it)');
+    if (found.length !== 1)
+      throw new Error('No packed tarball in .packed/: run `npm test` (its pretest packs and installs it)');
     tarball = join(packed, found[0]);
   });
 
   it('holds only dist/, the README, the LICENSE and package.json', async () => {
     const { stdout } = await run('tar', ['-tzf', tarball]);
-    const files = stdout.trim().split('\n').map((f) => f.replace(/^package\//, ''));
+    const files = stdout
+      .trim()
+      .split('\n')
+      .map((f) => f.replace(/^package\//, ''));
     expect(files.filter((f) => !/^(dist\/|README\.md$|LICENSE$|package\.json$)/.test(f))).toEqual([]);
-    expect(files).toEqual(expect.arrayContaining(['dist/index.js', 'dist/index.d.ts', 'dist/testing/index.js', 'dist/testing/index.d.ts', 'dist/cli/main.js', 'README.md', 'LICENSE']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'dist/index.js',
+        'dist/index.d.ts',
+        'dist/testing/index.js',
+        'dist/testing/index.d.ts',
+        'dist/cli/main.js',
+        'README.md',
+        'LICENSE',
+      ]),
+    );
     // Nothing that points at files the tarball leaves out (source maps of src/).
     expect(files.filter((f) => f.endsWith('.map'))).toEqual([]);
   });
@@ -42,29 +56,64 @@ describe('the packed tarball', () => {
     ['nest12.0-esm', 'app.mjs', 'an ESM NestJS 12.0 app', '12'],
     ['nest11-cjs', 'app.cjs', 'a CommonJS NestJS 11 app (require of the ESM package)', '11'],
     ['nest11.0-cjs', 'app.cjs', 'a CommonJS NestJS 11.0.0 app (require of the ESM package)', '11'],
-  ])('works in a fresh app: %s (%s), %s', async (dir, entry, _what, major) => {
-    const { stdout } = await run('node', [entry], { cwd: join(packed, dir) });
-    expectWorkingDownloads(stdout, major);
-  }, 60_000);
+  ])(
+    'works in a fresh app: %s (%s), %s',
+    async (dir, entry, _what, major) => {
+      const { stdout } = await run('node', [entry], { cwd: join(packed, dir) });
+      expectWorkingDownloads(stdout, major);
+    },
+    60_000,
+  );
 
   const tsc = join(root, 'node_modules', '.bin', 'tsc');
   const typeCheck = (dir: string, module: string, resolution: string) =>
-    run(tsc, ['--ignoreConfig', '--noEmit', '--strict', '--experimentalDecorators', '--skipLibCheck', '--ignoreDeprecations', '6.0', '--module', module, '--moduleResolution', resolution, '--target', 'ES2022', '--types', 'node', '--typeRoots', join(root, 'node_modules', '@types'), 'types-check.ts'], { cwd: join(packed, dir) });
+    run(
+      tsc,
+      [
+        '--ignoreConfig',
+        '--noEmit',
+        '--strict',
+        '--experimentalDecorators',
+        '--skipLibCheck',
+        '--ignoreDeprecations',
+        '6.0',
+        '--module',
+        module,
+        '--moduleResolution',
+        resolution,
+        '--target',
+        'ES2022',
+        '--types',
+        'node',
+        '--typeRoots',
+        join(root, 'node_modules', '@types'),
+        'types-check.ts',
+      ],
+      { cwd: join(packed, dir) },
+    );
 
   it.each([
     ['NodeNext', 'NodeNext'],
     ['Node16', 'Node16'],
     ['Bundler', 'ESNext'],
-  ])('its types resolve in an ESM app under moduleResolution %s', async (resolution, module) => {
-    await expect(typeCheck('nest12-esm', module, resolution)).resolves.toBeDefined();
-  }, 120_000);
+  ])(
+    'its types resolve in an ESM app under moduleResolution %s',
+    async (resolution, module) => {
+      await expect(typeCheck('nest12-esm', module, resolution)).resolves.toBeDefined();
+    },
+    120_000,
+  );
 
   // The two settings of CommonJS Nest apps: `commonjs` (node10 resolution, where typesVersions
   // gives the subpaths their types) and `nodenext` (TypeScript >= 5.8 types require() of ESM).
   it.each([
     ['Node10', 'CommonJS'],
     ['NodeNext', 'NodeNext'],
-  ])('its types resolve in a CommonJS app under moduleResolution %s', async (resolution, module) => {
-    await expect(typeCheck('nest11-cjs', module, resolution)).resolves.toBeDefined();
-  }, 120_000);
+  ])(
+    'its types resolve in a CommonJS app under moduleResolution %s',
+    async (resolution, module) => {
+      await expect(typeCheck('nest11-cjs', module, resolution)).resolves.toBeDefined();
+    },
+    120_000,
+  );
 });

@@ -10,7 +10,11 @@ const MiB = 1024 * 1024;
 const oddName = `rapport "été" l'an 100%41; #1 ?x=y.bin`;
 
 /** Starts the sample app with `overrides`, seeds test files, and a proxy in front of it. */
-async function chain(overrides: object, folder: string, proxy: (appPort: number, root: string) => Promise<RunningServer>) {
+async function chain(
+  overrides: object,
+  folder: string,
+  proxy: (appPort: number, root: string) => Promise<RunningServer>,
+) {
   const sample = await startSampleApp(overrides);
   writeBinaryFile(join(sample.root, folder, 'random-1MiB.bin'), MiB);
   writeBinaryFile(join(sample.root, folder, oddName), 100_000, 5);
@@ -30,14 +34,19 @@ describe('end to end through nginx (X-Accel-Redirect)', () => {
   let nginx: RunningServer;
   let base: string;
   beforeAll(async () => {
-    ({ sample, server: nginx, base } = await chain({}, 'nginx', (appPort, root) =>
+    ({
+      sample,
+      server: nginx,
+      base,
+    } = await chain({}, 'nginx', (appPort, root) =>
       startNginx({
         appPort,
         internal: {
           '/nginx-optimized-by-middleware/': join(root, 'nginx'),
           '/nginx-optimized-by-decorator/': join(root, 'nginx'),
         },
-      })));
+      }),
+    ));
   });
   afterAll(async () => {
     await nginx?.stop();
@@ -76,7 +85,9 @@ describe('end to end through nginx (X-Accel-Redirect)', () => {
     const res = await fetchBytes(`${base}/nginx/files/random-1MiB.bin`, { headers: { Range: 'bytes=4096-8191' } });
     expect(res.status).toBe(206);
     expect(res.headers.get('content-range')).toBe(`bytes 4096-8191/${MiB}`);
-    expect(sha256(res.body)).toBe(sha256(readFileSync(join(sample.root, 'nginx', 'random-1MiB.bin')).subarray(4096, 8192)));
+    expect(sha256(res.body)).toBe(
+      sha256(readFileSync(join(sample.root, 'nginx', 'random-1MiB.bin')).subarray(4096, 8192)),
+    );
   });
 
   it('limitRate visibly slows a download (256 KiB/s: 1 MiB takes well over a second)', async () => {
@@ -96,7 +107,11 @@ describe('end to end through apache2 + mod_xsendfile', () => {
   let apache: RunningServer;
   let base: string;
   beforeAll(async () => {
-    ({ sample, server: apache, base } = await chain({}, 'apache', (appPort, root) => {
+    ({
+      sample,
+      server: apache,
+      base,
+    } = await chain({}, 'apache', (appPort, root) => {
       openUpForApache(root);
       return startApache({ appPort, paths: [join(root, 'apache'), join(root, 'apache-optimized-by-decorator')] });
     }));
@@ -127,7 +142,9 @@ describe('end to end through apache2 + mod_xsendfile', () => {
   it('a Range request through apache is the right 206 slice', async () => {
     const res = await fetchBytes(`${base}/apache/files/random-1MiB.bin`, { headers: { Range: 'bytes=0-99' } });
     expect(res.status).toBe(206);
-    expect(sha256(res.body)).toBe(sha256(readFileSync(join(sample.root, 'apache', 'random-1MiB.bin')).subarray(0, 100)));
+    expect(sha256(res.body)).toBe(
+      sha256(readFileSync(join(sample.root, 'apache', 'random-1MiB.bin')).subarray(0, 100)),
+    );
   });
 });
 
@@ -138,7 +155,11 @@ describe('end to end through caddy (reverse_proxy + handle_response)', () => {
   // Switching backend is the only change: the lighttpd sample's rule, with backend 'caddy'.
   const overrides = { backend: 'caddy', rules: [{ sourceUrl: '/media/lighttpd/', destinationDir: '/lighttpd/' }] };
   beforeAll(async () => {
-    ({ sample, server: caddy, base } = await chain(overrides, 'lighttpd', (appPort, root) => startCaddy({ appPort, root })));
+    ({
+      sample,
+      server: caddy,
+      base,
+    } = await chain(overrides, 'lighttpd', (appPort, root) => startCaddy({ appPort, root })));
   });
   afterAll(async () => {
     await caddy?.stop();
@@ -163,14 +184,18 @@ describe('end to end through caddy (reverse_proxy + handle_response)', () => {
   });
 
   it("a name with '?' (which Caddy's rewrite cannot take) is served by Node through caddy", async () => {
-    const direct = await fetchBytes(`http://127.0.0.1:${(sample.app.getHttpServer().address() as { port: number }).port}/lighttpd/files/${encodeURIComponent(oddName)}`);
+    const direct = await fetchBytes(
+      `http://127.0.0.1:${(sample.app.getHttpServer().address() as { port: number }).port}/lighttpd/files/${encodeURIComponent(oddName)}`,
+    );
     expect(direct.headers.get('x-accel-redirect')).toBeNull();
     expectSameBytes(direct.body, join(sample.root, 'lighttpd', oddName));
   });
 
   it('a non-ASCII name with # and spaces is sent by caddy', async () => {
     writeBinaryFile(join(sample.root, 'lighttpd', 'été #1.bin'), 50_000, 9);
-    const direct = await fetchBytes(`http://127.0.0.1:${(sample.app.getHttpServer().address() as { port: number }).port}/lighttpd/files/${encodeURIComponent('été #1.bin')}`);
+    const direct = await fetchBytes(
+      `http://127.0.0.1:${(sample.app.getHttpServer().address() as { port: number }).port}/lighttpd/files/${encodeURIComponent('été #1.bin')}`,
+    );
     expect(direct.headers.get('x-accel-redirect')).not.toBeNull();
     const res = await fetchBytes(`${base}/lighttpd/files/${encodeURIComponent('été #1.bin')}`);
     expect(res.status).toBe(200);
@@ -180,7 +205,9 @@ describe('end to end through caddy (reverse_proxy + handle_response)', () => {
   it('a Range request through caddy is the right 206 slice', async () => {
     const res = await fetchBytes(`${base}/lighttpd/files/random-1MiB.bin`, { headers: { Range: 'bytes=10-19' } });
     expect(res.status).toBe(206);
-    expect(sha256(res.body)).toBe(sha256(readFileSync(join(sample.root, 'lighttpd', 'random-1MiB.bin')).subarray(10, 20)));
+    expect(sha256(res.body)).toBe(
+      sha256(readFileSync(join(sample.root, 'lighttpd', 'random-1MiB.bin')).subarray(10, 20)),
+    );
   });
 });
 

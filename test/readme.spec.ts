@@ -21,11 +21,14 @@ describe('README examples', () => {
       writeFileSync(join(dir, name), code);
       return name;
     });
-    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: '../../tsconfig.json', compilerOptions: { noEmit: true }, files, include: [] }));
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({ extends: '../../tsconfig.json', compilerOptions: { noEmit: true }, files, include: [] }),
+    );
     try {
       execFileSync('npx', ['tsc', '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
     } catch (error) {
-      throw new Error(`README examples do not compile:\n${(error as { stdout: string }).stdout}`);
+      throw new Error(`README examples do not compile:\n${(error as { stdout: string }).stdout}`, { cause: error });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

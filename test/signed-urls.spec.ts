@@ -85,6 +85,8 @@ describe('signed URLs (SignedFileSystemStorage + @SignatureRequired)', () => {
   it('refuses weak configuration', () => {
     expect(() => new UrlSigner({ secret: 'short' })).toThrow(/at least 16 characters/);
     expect(() => new UrlSigner({ secret: [] })).toThrow(/non-empty list/);
-    expect(() => new UrlSigner({ secret: 'long-enough-secret-xx', expiresIn: -1 })).toThrow(/positive number of seconds/);
+    expect(() => new UrlSigner({ secret: 'long-enough-secret-xx', expiresIn: -1 })).toThrow(
+      /positive number of seconds/,
+    );
   });
 });

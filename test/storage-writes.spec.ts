@@ -1,6 +1,18 @@
 import { HttpException } from '@nestjs/common';
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -37,7 +49,8 @@ function snapshot(dir: string): Record<string, string> {
 }
 
 /** Leftover temporary files anywhere below a folder. */
-const temporaries = (dir: string) => (readdirSync(dir, { recursive: true }) as string[]).filter((p) => p.includes('.downloadview-'));
+const temporaries = (dir: string) =>
+  (readdirSync(dir, { recursive: true }) as string[]).filter((p) => p.includes('.downloadview-'));
 
 async function statusOf(promise: Promise<unknown>): Promise<number | string> {
   try {
@@ -58,7 +71,15 @@ describe('FileSystemStorage.save()', () => {
     ['bytes', () => new TextEncoder().encode('héllo\n')],
     ['a Readable', () => Readable.from([Buffer.from('hé'), Buffer.from('llo\n')])],
     ['a Readable of strings', () => Readable.from(['hé', 'llo\n'])],
-    ['an async iterable', () => (async function* () { yield new TextEncoder().encode('hé'); yield new TextEncoder().encode('llo\n'); })()],
+    [
+      'an async iterable',
+      () =>
+        (async function* () {
+          await Promise.resolve();
+          yield new TextEncoder().encode('hé');
+          yield new TextEncoder().encode('llo\n');
+        })(),
+    ],
   ])('stores %s and resolves with the name', async (_what, data) => {
     const { root, storage } = layout();
     expect(await storage.save('reports/2026/a.txt', data())).toBe('reports/2026/a.txt');
@@ -110,7 +131,9 @@ describe('FileSystemStorage.save()', () => {
       expect(await statusOf(storage.delete(name))).toBe(400);
     }
     // Even where symlinks out are allowed, the root's own folder is no file name.
-    expect(await statusOf(new FileSystemStorage({ location: root, allowSymlinksOutside: true }).save('.', 'x'))).toBe(400);
+    expect(await statusOf(new FileSystemStorage({ location: root, allowSymlinksOutside: true }).save('.', 'x'))).toBe(
+      400,
+    );
     expect(snapshot(outside)).toEqual(before);
     expect(temporaries(root)).toEqual([]);
   });
@@ -160,7 +183,9 @@ describe('FileSystemStorage.save()', () => {
     expect(source.destroyed).toBe(true);
     expect(source.bytesRead).toBeLessThan(1024 * 1024); // refused while streaming, not at the end
     expect(await statusOf(storage.save('s.txt', 'x'.repeat(11), { maxBytes: 10 }))).toBe(413);
-    expect(() => new FileSystemStorage({ location: root, maxBytes: 10 }).saveSync('s.txt', 'x'.repeat(11))).toThrow(/limit is 10 bytes/);
+    expect(() => new FileSystemStorage({ location: root, maxBytes: 10 }).saveSync('s.txt', 'x'.repeat(11))).toThrow(
+      /limit is 10 bytes/,
+    );
     expect(await storage.save('s.txt', 'x'.repeat(10), { maxBytes: 10 })).toBe('s.txt');
     expect(readdirSync(root).sort()).toEqual(['dangling.txt', 'in-dir', 'inner', 'out-dir', 'out-file.txt', 's.txt']);
   });
@@ -169,7 +194,7 @@ describe('FileSystemStorage.save()', () => {
     const { root, storage } = layout();
     await storage.save('a.txt', 'old');
     const failing = (async function* () {
-      yield Buffer.from('partial');
+      yield await Promise.resolve(Buffer.from('partial'));
       throw Object.assign(new Error('client went away'), { code: 'ECONNRESET' });
     })();
     await expect(storage.save('a.txt', failing, { onConflict: 'overwrite' })).rejects.toThrow('client went away');
@@ -194,7 +219,11 @@ describe('FileSystemStorage.save()', () => {
       }
     })();
     for (let i = 1; i <= 20; i++) {
-      await storage.save('v.bin', Readable.from([versions[i % 2].subarray(0, size / 2), versions[i % 2].subarray(size / 2)]), { onConflict: 'overwrite' });
+      await storage.save(
+        'v.bin',
+        Readable.from([versions[i % 2].subarray(0, size / 2), versions[i % 2].subarray(size / 2)]),
+        { onConflict: 'overwrite' },
+      );
     }
     reading = false;
     await reader;
@@ -203,8 +232,12 @@ describe('FileSystemStorage.save()', () => {
   });
 
   it('checks its options', () => {
-    expect(() => new FileSystemStorage({ location: base, onConflict: 'replace' as never })).toThrow(/"onConflict" must be one of overwrite, rename, error/);
-    expect(() => new FileSystemStorage({ location: base, maxBytes: -1 })).toThrow(/"maxBytes" must be a non-negative integer/);
+    expect(() => new FileSystemStorage({ location: base, onConflict: 'replace' as never })).toThrow(
+      /"onConflict" must be one of overwrite, rename, error/,
+    );
+    expect(() => new FileSystemStorage({ location: base, maxBytes: -1 })).toThrow(
+      /"maxBytes" must be a non-negative integer/,
+    );
     expect(() => new FileSystemStorage({ location: base }).saveSync('x', 'x', { maxBytes: 1.5 })).toThrow(/"maxBytes"/);
   });
 
@@ -245,7 +278,9 @@ describe('write failures from the system, for real (private mount namespaces)', 
   function run(scenario: string, setup: string, asNobody = false): Record<string, unknown> {
     const dir = mkdtempSync(join(base, `${scenario}-`));
     const node = `${asNobody ? 'setpriv --reuid=65534 --regid=65534 --clear-groups ' : ''}"${process.execPath}" test/support/write-errors.mjs ${scenario} "${dir}"`;
-    const result = spawnSync('unshare', ['-m', 'sh', '-c', `${setup.replaceAll('DIR', `"${dir}"`)} && ${node}`], { encoding: 'utf8' });
+    const result = spawnSync('unshare', ['-m', 'sh', '-c', `${setup.replaceAll('DIR', `"${dir}"`)} && ${node}`], {
+      encoding: 'utf8',
+    });
     if (result.status !== 0) throw new Error(`${scenario}: ${result.stderr}`);
     return JSON.parse(result.stdout);
   }

@@ -22,9 +22,17 @@ describe('what this project runs against', () => {
   };
 
   it(`NestJS ${UNDER.nest}`, () => {
-    for (const name of ['@nestjs/common', '@nestjs/core', '@nestjs/testing', '@nestjs/platform-express', '@nestjs/platform-fastify']) {
+    for (const name of [
+      '@nestjs/common',
+      '@nestjs/core',
+      '@nestjs/testing',
+      '@nestjs/platform-express',
+      '@nestjs/platform-fastify',
+    ]) {
       const version = loadedVersion(name);
-      expect(`${name}@${version.split('.').slice(0, UNDER.nest.split('.').length).join('.')}`).toBe(`${name}@${UNDER.nest}`);
+      expect(`${name}@${version.split('.').slice(0, UNDER.nest.split('.').length).join('.')}`).toBe(
+        `${name}@${UNDER.nest}`,
+      );
     }
   });
 

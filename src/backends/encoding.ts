@@ -11,5 +11,6 @@ export function encodePathSegments(path: string): string {
 
 /** True when a decoded path holds a character no proxy header may carry (control characters). */
 export function hasControlCharacters(value: string): boolean {
+  // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return /[\u0000-\u001f\u007f]/.test(value);
 }

@@ -6,8 +6,7 @@ function accelOptions(options: BackendRuleOptions): Record<string, string> {
   const headers: Record<string, string> = {};
   if (options.charset !== undefined) headers['X-Accel-Charset'] = options.charset;
   if (options.buffering !== undefined) {
-    headers['X-Accel-Buffering'] =
-      options.buffering === true || options.buffering === 'yes' ? 'yes' : 'no';
+    headers['X-Accel-Buffering'] = options.buffering === true || options.buffering === 'yes' ? 'yes' : 'no';
   }
   if (options.expires !== undefined) headers['X-Accel-Expires'] = String(options.expires);
   if (options.limitRate !== undefined) headers['X-Accel-Limit-Rate'] = String(options.limitRate);

@@ -12,7 +12,15 @@ async function main(argv: string[]): Promise<number> {
   }
   let values: { app?: string; proxy?: string; file?: string; timeout?: string };
   try {
-    ({ values } = parseArgs({ args: rest, options: { app: { type: 'string' }, proxy: { type: 'string' }, file: { type: 'string' }, timeout: { type: 'string' } } }));
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        app: { type: 'string' },
+        proxy: { type: 'string' },
+        file: { type: 'string' },
+        timeout: { type: 'string' },
+      },
+    }));
   } catch (error) {
     console.error(`${(error as Error).message}\n${usage}`);
     return 2;
@@ -21,9 +29,14 @@ async function main(argv: string[]): Promise<number> {
     console.error(usage);
     return 2;
   }
-  const steps = await runHealthcheck({ app: values.app, proxy: values.proxy, file: values.file, timeout: values.timeout ? Number(values.timeout) : undefined });
+  const steps = await runHealthcheck({
+    app: values.app,
+    proxy: values.proxy,
+    file: values.file,
+    timeout: values.timeout ? Number(values.timeout) : undefined,
+  });
   console.log(formatHealthcheck(steps));
   return steps.every((step) => step.ok) ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then((code) => (process.exitCode = code));
+void main(process.argv.slice(2)).then((code) => (process.exitCode = code));

@@ -42,8 +42,15 @@ export interface CompiledOptions {
 
 const MODULE_KEYS = ['backend', 'rules', 'scope', 'mode', 'trustedProxies', 'allowSymlinksOutside', 'debug'];
 const RULE_KEYS = [
-  'sourceUrl', 'sourceDir', 'destinationDir', 'backend', 'mode',
-  'charset', 'buffering', 'expires', 'limitRate',
+  'sourceUrl',
+  'sourceDir',
+  'destinationDir',
+  'backend',
+  'mode',
+  'charset',
+  'buffering',
+  'expires',
+  'limitRate',
 ];
 const MODES: readonly DownloadMode[] = ['always', 'auto', 'off'];
 const logger = new Logger('DownloadModule');
@@ -77,7 +84,11 @@ function isString(value: unknown): value is string {
   return typeof value === 'string';
 }
 
-export function resolveBackend(option: BackendOption | undefined, where: string, fallback?: DownloadBackend): DownloadBackend {
+export function resolveBackend(
+  option: BackendOption | undefined,
+  where: string,
+  fallback?: DownloadBackend,
+): DownloadBackend {
   if (option === undefined) {
     if (fallback) return fallback;
     option = 'lighttpd';
@@ -85,12 +96,26 @@ export function resolveBackend(option: BackendOption | undefined, where: string,
   if (isString(option)) {
     const backend = BUILT_IN_BACKENDS.get(option);
     if (!backend) {
-      throw new DownloadConfigError(where, 'backend', `names an unknown backend "${option}" (known: ${[...BUILT_IN_BACKENDS.keys()].join(', ')})`);
+      throw new DownloadConfigError(
+        where,
+        'backend',
+        `names an unknown backend "${option}" (known: ${[...BUILT_IN_BACKENDS.keys()].join(', ')})`,
+      );
     }
     return backend;
   }
-  if (typeof option !== 'object' || option === null || !isString(option.name) || !isString(option.header) || typeof option.delegate !== 'function') {
-    throw new DownloadConfigError(where, 'backend', 'must be a backend name or an object with name, header and delegate()');
+  if (
+    typeof option !== 'object' ||
+    option === null ||
+    !isString(option.name) ||
+    !isString(option.header) ||
+    typeof option.delegate !== 'function'
+  ) {
+    throw new DownloadConfigError(
+      where,
+      'backend',
+      'must be a backend name or an object with name, header and delegate()',
+    );
   }
   return option;
 }
@@ -120,8 +145,11 @@ function checkBackendOptions(rule: DownloadRule, where: string): BackendRuleOpti
   if (buffering !== undefined && ![true, false, 'yes', 'no'].includes(buffering)) {
     throw new DownloadConfigError(where, 'buffering', 'must be true, false, "yes" or "no"');
   }
-  for (const [field, value] of [['expires', expires], ['limitRate', limitRate]] as const) {
-    if (value !== undefined && value !== 'off' && !(Number.isInteger(value) && (value as number) >= 0)) {
+  for (const [field, value] of [
+    ['expires', expires],
+    ['limitRate', limitRate],
+  ] as const) {
+    if (value !== undefined && value !== 'off' && !(Number.isInteger(value) && value >= 0)) {
       throw new DownloadConfigError(where, field, 'must be a non-negative integer or "off"');
     }
   }
@@ -129,7 +157,13 @@ function checkBackendOptions(rule: DownloadRule, where: string): BackendRuleOpti
 }
 
 /** Checks one rule and normalises it. `where` names it in errors ("rules[1]", "@XSendfile on X.y"). */
-export function compileRule(rule: DownloadRule, index: number | 'route', where: string, defaultBackend: DownloadBackend, defaultMode?: DownloadMode): CompiledRule {
+export function compileRule(
+  rule: DownloadRule,
+  index: number | 'route',
+  where: string,
+  defaultBackend: DownloadBackend,
+  defaultMode?: DownloadMode,
+): CompiledRule {
   if (typeof rule !== 'object' || rule === null) {
     throw new DownloadConfigError(where, 'rule', 'must be an object');
   }
@@ -137,20 +171,32 @@ export function compileRule(rule: DownloadRule, index: number | 'route', where: 
   const backend = resolveBackend(rule.backend, where, defaultBackend);
   const { sourceUrl, sourceDir, destinationDir } = rule;
   if (sourceUrl === undefined && sourceDir === undefined) {
-    throw new DownloadConfigError(where, 'sourceUrl', 'or "sourceDir" is required (a rule must say which files it matches)');
+    throw new DownloadConfigError(
+      where,
+      'sourceUrl',
+      'or "sourceDir" is required (a rule must say which files it matches)',
+    );
   }
   if (sourceUrl !== undefined && (!isString(sourceUrl) || sourceUrl === '')) {
     throw new DownloadConfigError(where, 'sourceUrl', 'must be a non-empty string such as "/media/"');
   }
   if (sourceDir !== undefined && (!isString(sourceDir) || !isAbsolute(sourceDir))) {
-    throw new DownloadConfigError(where, 'sourceDir', `must be an absolute directory, got ${JSON.stringify(sourceDir)}`);
+    throw new DownloadConfigError(
+      where,
+      'sourceDir',
+      `must be an absolute directory, got ${JSON.stringify(sourceDir)}`,
+    );
   }
   if (!isString(destinationDir) || destinationDir === '') {
     throw new DownloadConfigError(where, 'destinationDir', 'is required');
   }
   if (!destinationDir.startsWith('/')) {
     const kind = backend.destinationKind === 'path' ? 'an absolute directory' : 'an absolute URI path';
-    throw new DownloadConfigError(where, 'destinationDir', `must be ${kind} for backend "${backend.name}", got ${JSON.stringify(destinationDir)}`);
+    throw new DownloadConfigError(
+      where,
+      'destinationDir',
+      `must be ${kind} for backend "${backend.name}", got ${JSON.stringify(destinationDir)}`,
+    );
   }
   checkNoControlCharacters(destinationDir, where, 'destinationDir');
   if (sourceUrl !== undefined) checkNoControlCharacters(sourceUrl, where, 'sourceUrl');
@@ -170,7 +216,11 @@ function compileTrustedProxies(list: string[] | undefined): BlockList {
   const blocks = new BlockList();
   const entries = list ?? ['127.0.0.0/8', '::1/128'];
   if (!Array.isArray(entries)) {
-    throw new DownloadConfigError('DownloadModule options', 'trustedProxies', 'must be an array of addresses or CIDR blocks');
+    throw new DownloadConfigError(
+      'DownloadModule options',
+      'trustedProxies',
+      'must be an array of addresses or CIDR blocks',
+    );
   }
   entries.forEach((entry, i) => {
     const [address, prefix] = isString(entry) ? entry.split('/') : [];
@@ -178,7 +228,11 @@ function compileTrustedProxies(list: string[] | undefined): BlockList {
     const bits = prefix === undefined ? undefined : Number(prefix);
     const maxBits = family === 6 ? 128 : 32;
     if (!family || (bits !== undefined && !(Number.isInteger(bits) && bits >= 0 && bits <= maxBits))) {
-      throw new DownloadConfigError('DownloadModule options', `trustedProxies[${i}]`, `must be an IP address or CIDR block, got ${JSON.stringify(entry)}`);
+      throw new DownloadConfigError(
+        'DownloadModule options',
+        `trustedProxies[${i}]`,
+        `must be an IP address or CIDR block, got ${JSON.stringify(entry)}`,
+      );
     }
     const type = family === 6 ? 'ipv6' : 'ipv4';
     if (bits === undefined) blocks.addAddress(address, type);
@@ -190,11 +244,19 @@ function compileTrustedProxies(list: string[] | undefined): BlockList {
 /** Warns about a rule that can never match because an earlier one catches all its files. */
 function warnAboutShadowedRules(rules: CompiledRule[]): void {
   rules.forEach((rule, i) => {
-    const earlier = rules.slice(0, i).find((other) =>
-      (rule.sourceUrl === undefined || (other.sourceUrl !== undefined && rule.sourceUrl.startsWith(other.sourceUrl))) &&
-      (rule.sourceDir === undefined || (other.sourceDir !== undefined && rule.sourceDir.startsWith(other.sourceDir))));
+    const earlier = rules
+      .slice(0, i)
+      .find(
+        (other) =>
+          (rule.sourceUrl === undefined ||
+            (other.sourceUrl !== undefined && rule.sourceUrl.startsWith(other.sourceUrl))) &&
+          (rule.sourceDir === undefined ||
+            (other.sourceDir !== undefined && rule.sourceDir.startsWith(other.sourceDir))),
+      );
     if (earlier) {
-      logger.warn(`rules[${i}] overlaps rules[${earlier.index}], which comes first and matches all its files: rules[${i}] is never used`);
+      logger.warn(
+        `rules[${i}] overlaps rules[${earlier.index}], which comes first and matches all its files: rules[${i}] is never used`,
+      );
     }
   });
 }
@@ -223,7 +285,11 @@ export function compileOptions(options: DownloadModuleOptions): CompiledOptions 
     throw new DownloadConfigError(where, 'rules', 'must be an array');
   }
   if (options.scope !== undefined && options.scope !== 'global' && options.scope !== 'decorated') {
-    throw new DownloadConfigError(where, 'scope', `must be "global" or "decorated", got ${JSON.stringify(options.scope)}`);
+    throw new DownloadConfigError(
+      where,
+      'scope',
+      `must be "global" or "decorated", got ${JSON.stringify(options.scope)}`,
+    );
   }
   if (options.allowSymlinksOutside !== undefined && typeof options.allowSymlinksOutside !== 'boolean') {
     throw new DownloadConfigError(where, 'allowSymlinksOutside', 'must be a boolean');
@@ -250,7 +316,11 @@ export function compileOptions(options: DownloadModuleOptions): CompiledOptions 
  * A route's `@XSendfile()` argument as a rule. Without `sourceUrl`/`sourceDir`/`destinationDir` it
  * only adjusts the module rules (backend, mode) for that route, so it compiles to no rule.
  */
-export function compileRouteRule(options: XSendfileOptions, where: string, defaults: CompiledOptions): CompiledRule | undefined {
+export function compileRouteRule(
+  options: XSendfileOptions,
+  where: string,
+  defaults: CompiledOptions,
+): CompiledRule | undefined {
   if (!options) return undefined;
   if (options.sourceUrl === undefined && options.sourceDir === undefined && options.destinationDir === undefined) {
     rejectUnknownKeys(options, RULE_KEYS, where);

@@ -96,7 +96,10 @@ export class DownloadFile extends StreamableFile {
   }
 
   /** A virtual file held in memory. It is always served by Node, never by the proxy. */
-  static fromBuffer(content: Buffer | Uint8Array | string, options: DownloadFileOptions & { name: string }): DownloadFile {
+  static fromBuffer(
+    content: Buffer | Uint8Array | string,
+    options: DownloadFileOptions & { name: string },
+  ): DownloadFile {
     const buffer = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
     return new DownloadFile({ buffer }, options, options.name);
   }

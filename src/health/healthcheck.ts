@@ -78,7 +78,12 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
       steps.push({ name: 'storage', ok: true, detail: `${options.file} exists and is readable (${info.size} bytes)` });
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      const fix = code === 'ENOENT' ? 'the file does not exist: check the storage location and the name' : code === 'EACCES' ? 'the file is not readable: fix its permissions' : (error as Error).message;
+      const fix =
+        code === 'ENOENT'
+          ? 'the file does not exist: check the storage location and the name'
+          : code === 'EACCES'
+            ? 'the file is not readable: fix its permissions'
+            : (error as Error).message;
       steps.push({ name: 'storage', ok: false, detail: `${options.file}: ${fix}` });
     }
   } else {
@@ -97,7 +102,11 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
       delegation = delegationHeader(appAnswer.headers);
     }
     if (!delegation) {
-      steps.push({ name: 'app → proxy', ok: false, detail: `the app answered ${appAnswer.status} without a delegation header: no DownloadModule rule matches this file (check sourceUrl/sourceDir), or mode is 'off'` });
+      steps.push({
+        name: 'app → proxy',
+        ok: false,
+        detail: `the app answered ${appAnswer.status} without a delegation header: no DownloadModule rule matches this file (check sourceUrl/sourceDir), or mode is 'off'`,
+      });
     } else {
       const [header, value] = delegation;
       const target = DELEGATION_HEADERS[header](value);
@@ -111,7 +120,11 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
       });
     }
   } catch (error) {
-    steps.push({ name: 'app → proxy', ok: false, detail: `cannot reach the app at ${options.app}: ${(error as Error).message}` });
+    steps.push({
+      name: 'app → proxy',
+      ok: false,
+      detail: `cannot reach the app at ${options.app}: ${(error as Error).message}`,
+    });
   }
 
   // 3. proxy → storage: the proxy must read the destination and send its bytes.
@@ -122,25 +135,50 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
     leaked = delegationHeader(proxyAnswer.headers);
     const header = delegation?.[0] ?? 'x-sendfile';
     if (proxyAnswer.status === 403) {
-      steps.push({ name: 'proxy → storage', ok: false, detail: `the proxy refused the file (403): the destination is outside its allowed folders (lighttpd x-sendfile-docroot, XSendFilePath)` });
+      steps.push({
+        name: 'proxy → storage',
+        ok: false,
+        detail: `the proxy refused the file (403): the destination is outside its allowed folders (lighttpd x-sendfile-docroot, XSendFilePath)`,
+      });
     } else if (proxyAnswer.status === 404) {
-      steps.push({ name: 'proxy → storage', ok: false, detail: `the proxy found no file at the destination (404): wrong docroot, alias or destinationDir` });
+      steps.push({
+        name: 'proxy → storage',
+        ok: false,
+        detail: `the proxy found no file at the destination (404): wrong docroot, alias or destinationDir`,
+      });
     } else if (proxyAnswer.status >= 300) {
       steps.push({ name: 'proxy → storage', ok: false, detail: `the proxy answered ${proxyAnswer.status}` });
     } else if (leaked || proxyAnswer.body.length === 0) {
-      const hint = header === 'x-accel-redirect'
-        ? 'the proxy did not act on X-Accel-Redirect: add an internal location for destinationDir (nginx) or handle_response (caddy)'
-        : header === 'x-sendfile2' || header === 'x-lighttpd-send-file'
-          ? `lighttpd honours ${header} only from FastCGI backends: use mod_fastcgi (createFastCgiGateway)`
-          : `lighttpd did not consume ${header}: enable "x-sendfile" => "enable" in proxy.server (or XSendFile On for apache)`;
-      steps.push({ name: 'proxy → storage', ok: false, detail: `the proxy answered ${proxyAnswer.status} with ${proxyAnswer.body.length} bytes${leaked ? ` and passed ${leaked[0]} on` : ''}: ${hint}` });
+      const hint =
+        header === 'x-accel-redirect'
+          ? 'the proxy did not act on X-Accel-Redirect: add an internal location for destinationDir (nginx) or handle_response (caddy)'
+          : header === 'x-sendfile2' || header === 'x-lighttpd-send-file'
+            ? `lighttpd honours ${header} only from FastCGI backends: use mod_fastcgi (createFastCgiGateway)`
+            : `lighttpd did not consume ${header}: enable "x-sendfile" => "enable" in proxy.server (or XSendFile On for apache)`;
+      steps.push({
+        name: 'proxy → storage',
+        ok: false,
+        detail: `the proxy answered ${proxyAnswer.status} with ${proxyAnswer.body.length} bytes${leaked ? ` and passed ${leaked[0]} on` : ''}: ${hint}`,
+      });
     } else if (fileBytes && sha256(proxyAnswer.body) !== sha256(fileBytes)) {
-      steps.push({ name: 'proxy → storage', ok: false, detail: `the proxy sent ${proxyAnswer.body.length} bytes that differ from ${options.file} (${fileBytes.length} bytes): the destination names another file` });
+      steps.push({
+        name: 'proxy → storage',
+        ok: false,
+        detail: `the proxy sent ${proxyAnswer.body.length} bytes that differ from ${options.file} (${fileBytes.length} bytes): the destination names another file`,
+      });
     } else {
-      steps.push({ name: 'proxy → storage', ok: true, detail: `the proxy sent ${proxyAnswer.body.length} bytes${fileBytes ? ', identical to the file' : ''}` });
+      steps.push({
+        name: 'proxy → storage',
+        ok: true,
+        detail: `the proxy sent ${proxyAnswer.body.length} bytes${fileBytes ? ', identical to the file' : ''}`,
+      });
     }
   } catch (error) {
-    steps.push({ name: 'proxy → storage', ok: false, detail: `cannot reach the proxy at ${options.proxy}: ${(error as Error).message}` });
+    steps.push({
+      name: 'proxy → storage',
+      ok: false,
+      detail: `cannot reach the proxy at ${options.proxy}: ${(error as Error).message}`,
+    });
   }
 
   // 4. full chain: what the client gets keeps the app's headers and never the internal one.
@@ -150,11 +188,19 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
     for (const name of ['content-type', 'content-disposition']) {
       const expected = appAnswer.headers.get(name);
       if (expected !== null && proxyAnswer.headers.get(name) !== expected) {
-        problems.push(`${name} is ${JSON.stringify(proxyAnswer.headers.get(name))}, the app said ${JSON.stringify(expected)}`);
+        problems.push(
+          `${name} is ${JSON.stringify(proxyAnswer.headers.get(name))}, the app said ${JSON.stringify(expected)}`,
+        );
       }
     }
     if (!steps[2].ok) problems.push('the bytes did not arrive (see above)');
-    steps.push({ name: 'full chain', ok: problems.length === 0, detail: problems.length ? problems.join('; ') : 'the client gets the bytes and the app headers, and no internal header' });
+    steps.push({
+      name: 'full chain',
+      ok: problems.length === 0,
+      detail: problems.length
+        ? problems.join('; ')
+        : 'the client gets the bytes and the app headers, and no internal header',
+    });
   } else {
     steps.push({ name: 'full chain', ok: false, detail: 'not checked: the app or the proxy could not be reached' });
   }

@@ -8,7 +8,7 @@ import type { FileIdentity } from '../matching/match-rule.js';
  * file contents are never logged.
  */
 export function ruleName(rule: CompiledRule): string {
-  return rule.index === 'route' ? 'the route\'s @XSendfile() rule' : `rules[${rule.index}]`;
+  return rule.index === 'route' ? "the route's @XSendfile() rule" : `rules[${rule.index}]`;
 }
 
 /** `GET /files/a.txt: "a.txt"`: the request, and the file's name (a plain stream's path). */
@@ -18,7 +18,9 @@ export function describeRequest(request: { method?: string; url?: string }, file
 }
 
 export function describeHeaders({ headers, status }: DelegationHeaders): string {
-  const shown = Object.entries(headers).map(([name, value]) => `${name}: ${value}`).join(', ');
+  const shown = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}`)
+    .join(', ');
   return status && status !== 200 ? `${status}, ${shown}` : shown;
 }
 
@@ -26,13 +28,17 @@ export function noRuleMatched(rules: readonly CompiledRule[], file: FileIdentity
   const what = [
     file.url !== undefined ? `URL ${JSON.stringify(file.url)}` : undefined,
     file.path !== undefined ? `path ${JSON.stringify(file.path)}` : undefined,
-  ].filter(Boolean).join(' or ');
+  ]
+    .filter(Boolean)
+    .join(' or ');
   if (rules.length === 0) return `no rule matched its ${what} (no rules are configured)`;
   const tried = rules.map((rule) => {
     const sources = [
       rule.sourceUrl !== undefined ? `sourceUrl ${JSON.stringify(rule.sourceUrl)}` : undefined,
       rule.sourceDir !== undefined ? `sourceDir ${JSON.stringify(rule.sourceDir)}` : undefined,
-    ].filter(Boolean).join(', ');
+    ]
+      .filter(Boolean)
+      .join(', ');
     return `${ruleName(rule)} (${sources})`;
   });
   return `no rule matched its ${what}; tried ${tried.join('; ')}`;

@@ -30,9 +30,10 @@ import { buildRoutePlan, type RoutePlan } from './route-plan.js';
 // Why a file is served by Node: the decision log's words, also the hot path's "not delegated" mark.
 const NOT_CONVERTED = 'conversion is off for this route (@XSendfile(false), or scope "decorated" and no @XSendfile())';
 const VIRTUAL = 'a virtual file (in memory) is never delegated';
-const NOT_A_FILE = 'not a file on disk (a StreamableFile over something other than createReadStream(path) of a whole file)';
+const NOT_A_FILE =
+  'not a file on disk (a StreamableFile over something other than createReadStream(path) of a whole file)';
 const NO_RULE = 'no rule matched';
-const SYMLINK_OUT = 'its real path leaves the rule\'s sourceDir (a symlink; see allowSymlinksOutside)';
+const SYMLINK_OUT = "its real path leaves the rule's sourceDir (a symlink; see allowSymlinksOutside)";
 
 /** The file a plain `StreamableFile` reads, when it reads a whole file from a path. */
 function plainFileIdentity(file: StreamableFile): FileIdentity | undefined {
@@ -75,9 +76,9 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   #planEveryRoute(): void {
     for (const { instance, metatype } of this.discovery.getControllers()) {
       if (!instance || typeof metatype !== 'function') continue;
-      const prototype = Object.getPrototypeOf(instance);
+      const prototype = Object.getPrototypeOf(instance) as Record<string, Function>;
       for (const name of this.scanner.getAllMethodNames(prototype)) {
-        this.#planOf(prototype[name], metatype as Function);
+        this.#planOf(prototype[name], metatype);
       }
     }
   }
@@ -85,7 +86,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
     // A route that answers anything but a file pays for one instanceof check.
-    return next.handle().pipe(
+    return (next.handle() as Observable<unknown>).pipe(
       map((value) => (value instanceof StreamableFile ? this.#respond(value, this.#planFor(context), context) : value)),
     );
   }
@@ -97,7 +98,10 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   #planOf(handler: Function, controller: Function): RoutePlan {
     let plan = this.#plans.get(handler);
     if (!plan) {
-      const metadata = this.reflector.getAllAndOverride<XSendfileOptions | true | undefined>(XSENDFILE_METADATA, [handler, controller]);
+      const metadata = this.reflector.getAllAndOverride<XSendfileOptions | true | undefined>(XSENDFILE_METADATA, [
+        handler,
+        controller,
+      ]);
       plan = buildRoutePlan(metadata, this.options, `@XSendfile on ${controller.name}.${handler.name}`);
       this.#plans.set(handler, plan);
     }
@@ -107,7 +111,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   #respond(file: StreamableFile, plan: RoutePlan, context: ExecutionContext): unknown {
     const http = context.switchToHttp();
     const request = http.getRequest<IncomingLike & { method?: string; url?: string }>();
-    const response = http.getResponse();
+    const response = http.getResponse<unknown>();
     const isDownloadFile = file instanceof DownloadFile;
     let notDelegated: string;
     if (!plan.convert) {
@@ -140,7 +144,8 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   #whyNotDelegate(match: RuleMatch, request: IncomingLike): string | undefined {
     const { mode, backend } = match.rule as RuleMatch['rule'] & { mode: string };
     if (mode === 'always') return undefined;
-    if (mode === 'off') return this.options.envMode === 'off' ? 'mode off (DOWNLOADVIEW_MODE)' : `mode off (${ruleName(match.rule)})`;
+    if (mode === 'off')
+      return this.options.envMode === 'off' ? 'mode off (DOWNLOADVIEW_MODE)' : `mode off (${ruleName(match.rule)})`;
     return whyProxyWillNotConsume(request, backend, this.options.trustedProxies);
   }
 
@@ -149,14 +154,23 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
    * cheapest reply; `null` would be serialised as JSON by Fastify for a JSON file), a `Response` for
    * another status, or why the proxy cannot serve it (a string).
    */
-  #delegate(file: StreamableFile, identity: FileIdentity, match: RuleMatch, request: IncomingLike & { method?: string; url?: string }, response: unknown): Response | undefined | string {
+  #delegate(
+    file: StreamableFile,
+    identity: FileIdentity,
+    match: RuleMatch,
+    request: IncomingLike & { method?: string; url?: string },
+    response: unknown,
+  ): Response | undefined | string {
     const isDownloadFile = file instanceof DownloadFile;
     // Matched by path: the real path must lie below sourceDir too, or a symlink would let the
     // proxy serve a file outside it. This also turns a missing file into a 404.
     let size = isDownloadFile ? file.size : undefined;
     if (match.rule.sourceDir && identity.path && (!isDownloadFile || !file.url || !match.rule.sourceUrl)) {
       if (!isDownloadFile) size = statForDownload(identity.path).size;
-      if (!this.options.allowSymlinksOutside && !isInside(match.rule.sourceDir, realpathSync.native(identity.path) + '/')) {
+      if (
+        !this.options.allowSymlinksOutside &&
+        !isInside(match.rule.sourceDir, realpathSync.native(identity.path) + '/')
+      ) {
         return SYMLINK_OUT;
       }
     }
@@ -168,10 +182,15 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
       size,
       options: match.rule.backendOptions,
     });
-    if (!delegation) return `backend ${match.rule.backend.name} cannot carry this name or request (${ruleName(match.rule)})`;
-    this.#log?.debug(`${describeRequest(request, file)} delegated to ${match.rule.backend.name} by ${ruleName(match.rule)}: ${describeHeaders(delegation)}`);
+    if (!delegation)
+      return `backend ${match.rule.backend.name} cannot carry this name or request (${ruleName(match.rule)})`;
+    this.#log?.debug(
+      `${describeRequest(request, file)} delegated to ${match.rule.backend.name} by ${ruleName(match.rule)}: ${describeHeaders(delegation)}`,
+    );
 
-    const type = isDownloadFile ? file.contentType : (file.options.type ?? guessContentType(basename(identity.path ?? '')));
+    const type = isDownloadFile
+      ? file.contentType
+      : (file.options.type ?? guessContentType(basename(identity.path ?? '')));
     const disposition = isDownloadFile
       ? file.disposition
       : (file.options.disposition ?? buildContentDisposition(basename(identity.path ?? 'download'), true));
@@ -200,6 +219,8 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
   #headerSetter(response: unknown): (name: string, value: string) => void {
     const native = response as { setHeader?: (name: string, value: string) => void };
     if (typeof native.setHeader === 'function') return (name, value) => native.setHeader!(name, value);
-    return (name, value) => this.adapterHost.httpAdapter.setHeader(response, name, value);
+    return (name, value) => {
+      this.adapterHost.httpAdapter.setHeader(response, name, value);
+    };
   }
 }

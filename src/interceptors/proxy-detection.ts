@@ -14,7 +14,11 @@ export interface IncomingLike {
  * needed: a client can send the header itself, but not from the proxy's address.
  * Returns `undefined` when the proxy will consume the header, else why not (for the decision log).
  */
-export function whyProxyWillNotConsume(request: IncomingLike, backend: DownloadBackend, trusted: BlockList): string | undefined {
+export function whyProxyWillNotConsume(
+  request: IncomingLike,
+  backend: DownloadBackend,
+  trusted: BlockList,
+): string | undefined {
   const announced = request.headers[SENDFILE_TYPE_HEADER];
   if (typeof announced !== 'string') {
     return `mode auto: the request has no X-Sendfile-Type header (no proxy announced ${backend.header})`;

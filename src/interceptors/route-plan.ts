@@ -14,7 +14,11 @@ export interface RoutePlan {
  * Builds the plan of a route from its `@XSendfile()` metadata (`undefined` when it has none).
  * Mode precedence: `DOWNLOADVIEW_MODE`, then the route, then the rule, then the module.
  */
-export function buildRoutePlan(metadata: XSendfileOptions | true | undefined, options: CompiledOptions, where: string): RoutePlan {
+export function buildRoutePlan(
+  metadata: XSendfileOptions | true | undefined,
+  options: CompiledOptions,
+  where: string,
+): RoutePlan {
   if (metadata === false || (metadata === undefined && options.scope === 'decorated')) {
     return { convert: false, rules: [] };
   }

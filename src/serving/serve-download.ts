@@ -45,7 +45,7 @@ function preconditionFailed(request: ServedRequest, tag: string, lastModified?: 
 function isRangeFresh(request: ServedRequest, tag: string, lastModified?: string): boolean {
   const ifRange = header(request, 'if-range');
   if (!ifRange) return true;
-  if (ifRange.includes('"')) return ifRange.includes(tag.replace(/^W\//, '')) ;
+  if (ifRange.includes('"')) return ifRange.includes(tag.replace(/^W\//, ''));
   return lastModified !== undefined && Date.parse(lastModified) <= Date.parse(ifRange);
 }
 
@@ -99,8 +99,15 @@ function answerFor(
   if (preconditionFailed(request, tag, lastModified)) {
     return downloadResponse(null, { status: 412, headers: { ETag: tag } });
   }
-  const reqHeaders = { 'if-none-match': header(request, 'if-none-match'), 'if-modified-since': header(request, 'if-modified-since'), 'cache-control': header(request, 'cache-control') };
-  if ((reqHeaders['if-none-match'] || reqHeaders['if-modified-since']) && fresh(reqHeaders, { etag: tag, 'last-modified': lastModified })) {
+  const reqHeaders = {
+    'if-none-match': header(request, 'if-none-match'),
+    'if-modified-since': header(request, 'if-modified-since'),
+    'cache-control': header(request, 'cache-control'),
+  };
+  if (
+    (reqHeaders['if-none-match'] || reqHeaders['if-modified-since']) &&
+    fresh(reqHeaders, { etag: tag, 'last-modified': lastModified })
+  ) {
     const { 'Content-Type': _t, 'Content-Disposition': _d, ...validatorHeaders } = headers;
     return downloadResponse(null, { status: 304, headers: validatorHeaders });
   }
@@ -109,7 +116,10 @@ function answerFor(
   if (rangeHeader && isRangeFresh(request, tag, lastModified)) {
     const ranges = rangeParser(size, rangeHeader, { combine: true });
     if (ranges === -1) {
-      return downloadResponse(null, { status: 416, headers: { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' } });
+      return downloadResponse(null, {
+        status: 416,
+        headers: { 'Content-Range': `bytes */${size}`, 'Accept-Ranges': 'bytes' },
+      });
     }
     // Several ranges would need multipart/byteranges; like Express's send, serve the whole file.
     if (ranges !== -2 && ranges.type === 'bytes' && ranges.length === 1) {
@@ -129,7 +139,12 @@ function answerFor(
 }
 
 /** The whole file, sent by Nest as the StreamableFile it is (the fastest path). */
-function whole(file: DownloadFile, tag: string, lastModified: string | undefined, setHeader: (name: string, value: string) => void): DownloadFile {
+function whole(
+  file: DownloadFile,
+  tag: string,
+  lastModified: string | undefined,
+  setHeader: (name: string, value: string) => void,
+): DownloadFile {
   setHeader('Accept-Ranges', 'bytes');
   setHeader('ETag', tag);
   if (lastModified) setHeader('Last-Modified', lastModified);

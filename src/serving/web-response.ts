@@ -9,7 +9,11 @@ import { destroyOnClose } from './destroy-on-close.js';
 /** The version of the `@nestjs/core` the app runs (its package.json is exported only since 12.4). */
 function nestCoreVersion(): string | undefined {
   try {
-    for (let dir = dirname(createRequire(import.meta.url).resolve('@nestjs/core')); dir !== dirname(dir); dir = dirname(dir)) {
+    for (
+      let dir = dirname(createRequire(import.meta.url).resolve('@nestjs/core'));
+      dir !== dirname(dir);
+      dir = dirname(dir)
+    ) {
       const manifest = join(dir, 'package.json');
       if (!existsSync(manifest)) continue;
       const { name, version } = JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string; version?: string };
@@ -53,10 +57,12 @@ export function downloadResponse(body: BodyInit | null, init: ResponseInit): Res
 export function sendDownloadResponsesOnOlderNest(adapter: AbstractHttpAdapter | undefined): void {
   if (NEST_SENDS_WEB_RESPONSES || !adapter || taughtAdapters.has(adapter)) return;
   taughtAdapters.add(adapter);
-  const reply = adapter.reply.bind(adapter);
+  const reply = adapter.reply.bind(adapter) as (response: unknown, body: unknown, statusCode?: number) => unknown;
   adapter.reply = (response: unknown, body: unknown, statusCode?: number) => {
     if (!(body instanceof Response) || !ownResponses.has(body)) return reply(response, body, statusCode);
-    body.headers.forEach((value, name) => adapter.setHeader(response, name, value));
+    body.headers.forEach((value, name) => {
+      adapter.setHeader(response, name, value);
+    });
     const stream = body.body ? Readable.fromWeb(body.body as import('node:stream/web').ReadableStream) : undefined;
     if (stream) destroyOnClose(response, stream);
     return reply(response, stream ? new StreamableFile(stream) : undefined, body.status);

@@ -21,7 +21,9 @@ export class UrlSigner {
   constructor(options: UrlSignerOptions) {
     const secrets = Array.isArray(options.secret) ? options.secret : [options.secret];
     if (secrets.length === 0 || secrets.some((s) => typeof s !== 'string' || s.length < 16)) {
-      throw new TypeError('UrlSigner: "secret" must be a string of at least 16 characters, or a non-empty list of them');
+      throw new TypeError(
+        'UrlSigner: "secret" must be a string of at least 16 characters, or a non-empty list of them',
+      );
     }
     const expiresIn = options.expiresIn ?? 3600;
     if (!Number.isInteger(expiresIn) || expiresIn <= 0) {
@@ -49,7 +51,11 @@ export class UrlSigner {
   }
 
   /** Why a signature does not hold for a path ('missing', 'malformed', 'expired', 'wrong'), or undefined when it does. */
-  check(path: string, signature: string | undefined, now = Date.now()): 'missing' | 'malformed' | 'expired' | 'wrong' | undefined {
+  check(
+    path: string,
+    signature: string | undefined,
+    now = Date.now(),
+  ): 'missing' | 'malformed' | 'expired' | 'wrong' | undefined {
     if (!signature) return 'missing';
     const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(signature);
     if (!match) return 'malformed';
@@ -57,7 +63,9 @@ export class UrlSigner {
     // Compared as text, not as decoded bytes: the last of 43 base64url characters carries 2 unused
     // bits, so 4 spellings decode to the same MAC, and only the canonical one may pass.
     const given = Buffer.from(match[2]);
-    const valid = this.#secrets.some((secret) => timingSafeEqual(Buffer.from(this.#mac(secret, path, expires).toString('base64url')), given));
+    const valid = this.#secrets.some((secret) =>
+      timingSafeEqual(Buffer.from(this.#mac(secret, path, expires).toString('base64url')), given),
+    );
     if (!valid) return 'wrong';
     return expires * 1000 < now ? 'expired' : undefined;
   }

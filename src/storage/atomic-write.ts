@@ -1,6 +1,16 @@
 import { PayloadTooLargeException } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fsyncSync, linkSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { IncomingMessage } from 'node:http';
 import { basename, dirname, extname, join } from 'node:path';
@@ -58,7 +68,7 @@ export function openTemporaryAsync(path: string): Promise<FileHandle> {
 export function writeBytesSync(fd: number, data: string | Uint8Array, maxBytes: number): void {
   const bytes = asBytes(data);
   if (bytes.length > maxBytes) throw tooLarge(maxBytes);
-  for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+  for (let offset = 0; offset < bytes.length;) offset += writeSync(fd, bytes, offset);
   fsyncSync(fd);
 }
 
@@ -73,13 +83,14 @@ export async function writeAll(handle: FileHandle, data: SaveData, maxBytes: num
     if (bytes.length > maxBytes) throw tooLarge(maxBytes);
     await handle.writeFile(bytes);
   } else {
-    const chunks = data instanceof Readable ? data.iterator({ destroyOnReturn: !(data instanceof IncomingMessage) }) : data;
+    const chunks =
+      data instanceof Readable ? data.iterator({ destroyOnReturn: !(data instanceof IncomingMessage) }) : data;
     let total = 0;
-    for await (const chunk of chunks) {
+    for await (const chunk of chunks as AsyncIterable<Uint8Array | string>) {
       const bytes = asBytes(chunk);
       total += bytes.length;
       if (total > maxBytes) throw tooLarge(maxBytes);
-      for (let offset = 0; offset < bytes.length; ) offset += (await handle.write(bytes, offset)).bytesWritten;
+      for (let offset = 0; offset < bytes.length;) offset += (await handle.write(bytes, offset)).bytesWritten;
     }
   }
   await handle.sync();

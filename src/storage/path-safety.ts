@@ -42,7 +42,7 @@ export function resolveInside(root: string, name: string): string {
 /** `resolveInside()` for a file to write or remove: the root itself (`.`, `a/..`) is no file name. */
 export function resolveFileInside(root: string, name: string): string {
   const path = resolveInside(root, name);
-  if (path === root) throw new BadRequestException('Invalid file name: it names the storage\'s own folder');
+  if (path === root) throw new BadRequestException("Invalid file name: it names the storage's own folder");
   return path;
 }
 
@@ -102,7 +102,12 @@ function linkStaysInside(realRoot: string, path: string): boolean {
  * Node has no openat()/mkdirat(), so a folder swapped for a symlink between this check and the
  * write is caught only by the final realpath check: keep other writers out of the root.
  */
-export function parentInside(root: string, realRoot: string, path: string, options: { create: boolean; allowSymlinksOutside: boolean }): string | undefined {
+export function parentInside(
+  root: string,
+  realRoot: string,
+  path: string,
+  options: { create: boolean; allowSymlinksOutside: boolean },
+): string | undefined {
   const parts = relative(root, path).split(sep).slice(0, -1);
   let current = root;
   for (const part of parts) {

@@ -20,7 +20,9 @@ export interface DelegationExpectation {
 function headerOf(response: ResponseLike, name: string): string | undefined {
   const headers = response.headers;
   const value = headers instanceof Headers ? headers.get(name) : headers[name.toLowerCase()];
-  return value === undefined || value === null ? undefined : String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number') return String(value);
+  return Array.isArray(value) ? value.join(', ') : undefined;
 }
 
 function filenameOf(disposition: string | undefined): string | undefined {
@@ -97,7 +99,10 @@ export function assertXSendfile2(response: ResponseLike, expected: DelegationExp
 }
 
 /** Asserts by backend name, for the matcher and for code that switches backends. */
-export function assertDelegatedDownload(response: ResponseLike, expected: DelegationExpectation & { backend?: string }): void {
+export function assertDelegatedDownload(
+  response: ResponseLike,
+  expected: DelegationExpectation & { backend?: string },
+): void {
   const { backend = 'lighttpd', ...rest } = expected;
   const assertions: Record<string, (r: ResponseLike, e: DelegationExpectation) => void> = {
     lighttpd: assertXSendfile,

@@ -10,7 +10,10 @@ export const downloadMatchers = {
   toBeDelegatedDownload(this: { isNot?: boolean }, received: ResponseLike, expected: Expectation = {}) {
     try {
       assertDelegatedDownload(received, expected);
-      return { pass: true, message: () => `expected the response not to be a delegated ${expected.backend ?? 'lighttpd'} download` };
+      return {
+        pass: true,
+        message: () => `expected the response not to be a delegated ${expected.backend ?? 'lighttpd'} download`,
+      };
     } catch (error) {
       return { pass: false, message: () => (error as Error).message };
     }

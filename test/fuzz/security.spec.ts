@@ -2,7 +2,18 @@ import 'reflect-metadata';
 import { Controller, Get, HttpException, Param, type INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import fc from 'fast-check';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { validateHeaderValue } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, sep } from 'node:path';
@@ -37,10 +48,37 @@ const storage = new FileSystemStorage({ location, baseUrl: '/media/' });
 /** Names an attacker would try, mixed with arbitrary unicode. */
 const hostileName = fc.oneof(
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.array(
-    fc.constantFrom('..', '.', '', '%2e%2e', '%2f', '..%2f', '\\', '..\\', '\u0000', '\r\n', 'a.txt', 'sub', 'escape.txt', 'escape-dir', '\u2024\u2024', '\uff0e\uff0e', '/', '//', '%00', 'secret.txt', '\ud800', '#', '?', ';'),
-    { maxLength: 6 },
-  ).map((parts) => parts.join('/')),
+  fc
+    .array(
+      fc.constantFrom(
+        '..',
+        '.',
+        '',
+        '%2e%2e',
+        '%2f',
+        '..%2f',
+        '\\',
+        '..\\',
+        '\u0000',
+        '\r\n',
+        'a.txt',
+        'sub',
+        'escape.txt',
+        'escape-dir',
+        '\u2024\u2024',
+        '\uff0e\uff0e',
+        '/',
+        '//',
+        '%00',
+        'secret.txt',
+        '\ud800',
+        '#',
+        '?',
+        ';',
+      ),
+      { maxLength: 6 },
+    )
+    .map((parts) => parts.join('/')),
   fc.string({ unit: 'grapheme', maxLength: 20 }).map((s) => `../${s}`),
 );
 
@@ -178,7 +216,11 @@ describe('property: no request makes a 500 or leaks a path', () => {
         if (res.text?.includes(base)) return false;
         const header = res.headers['x-sendfile'];
         if (res.status === 200) {
-          return typeof header === 'string' && decodeURIComponent(header).startsWith('/srv/media/') && !decodeURIComponent(header).includes('..');
+          return (
+            typeof header === 'string' &&
+            decodeURIComponent(header).startsWith('/srv/media/') &&
+            !decodeURIComponent(header).includes('..')
+          );
         }
         return header === undefined;
       }),
@@ -188,24 +230,48 @@ describe('property: no request makes a 500 or leaks a path', () => {
 
   it('any Range / conditional request headers: a well-formed answer, never a 500', async () => {
     const headerValue = fc.oneof(
-      fc.string({ maxLength: 30 }).filter((v) => !/[\r\n\u0000]/.test(v) && [...v].every((c) => c.charCodeAt(0) >= 32 && c.charCodeAt(0) < 127)),
+      fc
+        .string({ maxLength: 30 })
+        // eslint-disable-next-line no-control-regex -- the NUL is the point
+        .filter((v) => !/[\r\n\u0000]/.test(v) && [...v].every((c) => c.charCodeAt(0) >= 32 && c.charCodeAt(0) < 127)),
       fc.tuple(fc.nat(20), fc.nat(20)).map(([a, b]) => `bytes=${a}-${b}`),
-      fc.constantFrom('bytes=-5', 'bytes=0-0,2-3', 'bytes=5-', 'bytes=99-', 'W/"x"', '*', 'Thu, 01 Jan 1970 00:00:00 GMT'),
+      fc.constantFrom(
+        'bytes=-5',
+        'bytes=0-0,2-3',
+        'bytes=5-',
+        'bytes=99-',
+        'W/"x"',
+        '*',
+        'Thu, 01 Jan 1970 00:00:00 GMT',
+      ),
     );
     await fc.assert(
-      fc.asyncProperty(fc.dictionary(fc.constantFrom('range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'), headerValue), async (headers) => {
-        const res = await http.get('/node').set(headers);
-        if (![200, 206, 304, 412, 416].includes(res.status)) return false;
-        if (res.status === 206) return /^bytes \d+-\d+\/1$/.test(res.headers['content-range']) && res.text === 'b';
-        if (res.status === 200) return res.text === 'b';
-        return true;
-      }),
+      fc.asyncProperty(
+        fc.dictionary(
+          fc.constantFrom('range', 'if-range', 'if-none-match', 'if-modified-since', 'if-match', 'if-unmodified-since'),
+          headerValue,
+        ),
+        async (headers) => {
+          const res = await http.get('/node').set(headers);
+          if (![200, 206, 304, 412, 416].includes(res.status)) return false;
+          if (res.status === 206) return /^bytes \d+-\d+\/1$/.test(res.headers['content-range']) && res.text === 'b';
+          if (res.status === 200) return res.text === 'b';
+          return true;
+        },
+      ),
       { numRuns },
     );
   }, 300_000);
 
   it('percent-encoded traversal forms are refused', async () => {
-    for (const path of ['/media/..%2Fsecret%2Fsecret.txt', '/media/%2e%2e%2fsecret%2fsecret.txt', '/media/..%5Csecret.txt', '/media/a%00.txt', '/media/escape.txt', '/media/%2Fetc%2Fpasswd']) {
+    for (const path of [
+      '/media/..%2Fsecret%2Fsecret.txt',
+      '/media/%2e%2e%2fsecret%2fsecret.txt',
+      '/media/..%5Csecret.txt',
+      '/media/a%00.txt',
+      '/media/escape.txt',
+      '/media/%2Fetc%2Fpasswd',
+    ]) {
       const res = await http.get(path);
       expect([path, [400, 404].includes(res.status)]).toEqual([path, true]);
       expect(res.headers['x-sendfile']).toBeUndefined();
@@ -232,57 +298,73 @@ describe('property: save() and delete() never touch anything outside the root', 
 
   /** Every entry below a folder with its contents, never following a symlink (a layout may loop). */
   function listing(dir: string, prefix = ''): string[] {
-    return readdirSync(dir).sort().flatMap((entry) => {
-      const path = join(dir, entry);
-      const stats = lstatSync(path);
-      if (stats.isDirectory()) return [`${prefix}${entry}/`, ...listing(path, `${prefix}${entry}/`)];
-      return [`${prefix}${entry}:${stats.isFile() ? readFileSync(path, 'hex') : readlinkSync(path)}`];
-    });
+    return readdirSync(dir)
+      .sort()
+      .flatMap((entry) => {
+        const path = join(dir, entry);
+        const stats = lstatSync(path);
+        if (stats.isDirectory()) return [`${prefix}${entry}/`, ...listing(path, `${prefix}${entry}/`)];
+        return [`${prefix}${entry}:${stats.isFile() ? readFileSync(path, 'hex') : readlinkSync(path)}`];
+      });
   }
 
   it('for any layout and name: stays inside, refuses with 400/403/409, leaves no temporary file', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(layoutEntry, { maxLength: 6 }), fc.array(operation, { minLength: 1, maxLength: 3 }), async (layout, operations) => {
-        const dir = join(writes, String(run++));
-        const root = join(dir, 'root');
-        const outside = join(dir, 'outside');
-        mkdirSync(join(outside, 'd'), { recursive: true });
-        mkdirSync(root);
-        writeFileSync(join(outside, 'f.txt'), 'outside');
-        for (const { name, kind } of layout) {
-          const path = join(root, name);
-          if (!path.startsWith(root + sep) || existsSync(path)) continue;
-          try {
-            mkdirSync(dirname(path), { recursive: true });
-            if (kind === 'dir') mkdirSync(path);
-            else if (kind === 'file') writeFileSync(path, 'inside');
-            else symlinkSync({ 'link-out-dir': join(outside, 'd'), 'link-out-file': join(outside, 'f.txt'), 'link-dangling': join(outside, 'none'), 'link-in-dir': root }[kind], path);
-          } catch {
-            /* a layout entry that cannot be made (a file in the way): skip it */
-          }
-        }
-        const before = listing(outside);
-        const store = new FileSystemStorage({ location: root });
-        for (const op of operations) {
-          try {
-            if (op.kind === 'delete') {
-              await store.delete(op.name);
-            } else {
-              const stored = op.kind === 'save'
-                ? await store.save(op.name, Readable.from([op.data]), { onConflict: op.onConflict })
-                : store.saveSync(op.name, op.data, { onConflict: op.onConflict });
-              const real = realpathSync(join(root, stored));
-              if (!isInside(realpathSync(root), real)) return false;
-              if (!readFileSync(real).equals(Buffer.from(op.data))) return false;
+      fc.asyncProperty(
+        fc.array(layoutEntry, { maxLength: 6 }),
+        fc.array(operation, { minLength: 1, maxLength: 3 }),
+        async (layout, operations) => {
+          const dir = join(writes, String(run++));
+          const root = join(dir, 'root');
+          const outside = join(dir, 'outside');
+          mkdirSync(join(outside, 'd'), { recursive: true });
+          mkdirSync(root);
+          writeFileSync(join(outside, 'f.txt'), 'outside');
+          for (const { name, kind } of layout) {
+            const path = join(root, name);
+            if (!path.startsWith(root + sep) || existsSync(path)) continue;
+            try {
+              mkdirSync(dirname(path), { recursive: true });
+              if (kind === 'dir') mkdirSync(path);
+              else if (kind === 'file') writeFileSync(path, 'inside');
+              else
+                symlinkSync(
+                  {
+                    'link-out-dir': join(outside, 'd'),
+                    'link-out-file': join(outside, 'f.txt'),
+                    'link-dangling': join(outside, 'none'),
+                    'link-in-dir': root,
+                  }[kind],
+                  path,
+                );
+            } catch {
+              /* a layout entry that cannot be made (a file in the way): skip it */
             }
-          } catch (error) {
-            if (!(error instanceof HttpException) || ![400, 403, 409].includes(error.getStatus())) throw error;
-            if (JSON.stringify(error.getResponse()).includes(dir)) return false;
           }
-        }
-        const clean = [...listing(outside), ...listing(root)].every((entry) => !entry.includes('.downloadview-'));
-        return clean && JSON.stringify(listing(outside)) === JSON.stringify(before);
-      }),
+          const before = listing(outside);
+          const store = new FileSystemStorage({ location: root });
+          for (const op of operations) {
+            try {
+              if (op.kind === 'delete') {
+                await store.delete(op.name);
+              } else {
+                const stored =
+                  op.kind === 'save'
+                    ? await store.save(op.name, Readable.from([op.data]), { onConflict: op.onConflict })
+                    : store.saveSync(op.name, op.data, { onConflict: op.onConflict });
+                const real = realpathSync(join(root, stored));
+                if (!isInside(realpathSync(root), real)) return false;
+                if (!readFileSync(real).equals(Buffer.from(op.data))) return false;
+              }
+            } catch (error) {
+              if (!(error instanceof HttpException) || ![400, 403, 409].includes(error.getStatus())) throw error;
+              if (JSON.stringify(error.getResponse()).includes(dir)) return false;
+            }
+          }
+          const clean = [...listing(outside), ...listing(root)].every((entry) => !entry.includes('.downloadview-'));
+          return clean && JSON.stringify(listing(outside)) === JSON.stringify(before);
+        },
+      ),
       { numRuns },
     );
   });

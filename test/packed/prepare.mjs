@@ -24,7 +24,10 @@ function pack() {
 /** What the packed projects run: test/ without the fixtures, and the sample app the suites start. */
 function copySuites(app) {
   for (const dir of ['test', 'sample']) rmSync(join(app, dir), { recursive: true, force: true });
-  cpSync('sample', join(app, 'sample'), { recursive: true, filter: (path) => relative('sample', path).split('/')[0] !== 'media' });
+  cpSync('sample', join(app, 'sample'), {
+    recursive: true,
+    filter: (path) => relative('sample', path).split('/')[0] !== 'media',
+  });
   cpSync('test', join(app, 'test'), {
     recursive: true,
     filter: (path) => !['fixtures', 'packed', '.readme-snippets'].includes(relative('test', path).split('/')[0]),
@@ -34,14 +37,19 @@ function copySuites(app) {
   // ts-jest reads this: the repository's tsconfig without the paths that point at src/.
   const { compilerOptions } = JSON.parse(readFileSync('tsconfig.json', 'utf8'));
   delete compilerOptions.paths;
-  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...compilerOptions, rootDir: '.' } }, null, 2));
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({ compilerOptions: { ...compilerOptions, rootDir: '.' } }, null, 2),
+  );
 }
 
 function install(name, tarball) {
   const fixture = join('test', 'fixtures', name);
   const app = join(PACKED_ROOT, name);
   const stamp = join(app, '.installed');
-  const fixtureFiles = readdirSync(fixture).sort().map((file) => `${file}\0${readFileSync(join(fixture, file), 'utf8')}`);
+  const fixtureFiles = readdirSync(fixture)
+    .sort()
+    .map((file) => `${file}\0${readFileSync(join(fixture, file), 'utf8')}`);
   const shared = ['app.mjs', 'app.cjs', 'app-body.js'].map((file) => readFileSync(join('test', 'fixtures', file)));
   const wanted = sha256(readFileSync(tarball), ...shared, ...fixtureFiles);
   if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== wanted) {

@@ -37,9 +37,11 @@ function download(port: number, path: string, abort: boolean): Promise<number> {
 
 async function load(count: number, one: (i: number) => Promise<unknown>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: CONCURRENCY }, async () => {
-    while (next < count) await one(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < count) await one(next++);
+    }),
+  );
 }
 
 describe(`soak: ${COUNT} Node-served downloads (a third aborted) and ${COUNT} delegated through lighttpd`, () => {
@@ -54,7 +56,13 @@ describe(`soak: ${COUNT} Node-served downloads (a third aborted) and ${COUNT} de
     appPort = await freePort();
     // mode auto: hit directly, Node serves; through lighttpd (which announces X-Sendfile), lighttpd does.
     app = spawn('node', ['--expose-gc', '--import', './test/soak/gc-on-signal.mjs', '.sample-build/sample/main.js'], {
-      env: { ...process.env, PORT: String(appPort), SAMPLE_MEDIA_ROOT: root, SAMPLE_LIGHTTPD: 'off', DOWNLOADVIEW_DEBUG: '0' },
+      env: {
+        ...process.env,
+        PORT: String(appPort),
+        SAMPLE_MEDIA_ROOT: root,
+        SAMPLE_LIGHTTPD: 'off',
+        DOWNLOADVIEW_DEBUG: '0',
+      },
       stdio: 'ignore',
     });
     for (let i = 0; i < 200; i++) {

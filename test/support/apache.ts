@@ -36,7 +36,11 @@ ProxyPass "/" "http://127.0.0.1:${options.appPort}/"
 /** apache refuses to run as root: its www-data workers must be able to reach the files. */
 export function openUpForApache(folder: string): void {
   for (let d = folder; d !== '/' && d !== dirname(d); d = dirname(d)) {
-    try { chmodSync(d, 0o755); } catch { /* not ours */ }
+    try {
+      chmodSync(d, 0o755);
+    } catch {
+      /* not ours */
+    }
     if (d === '/tmp') break;
   }
 }

@@ -14,9 +14,10 @@ export const PLATFORM: Platform = UNDER_TEST.platform;
 /** An initialised app on this project's platform, ready for supertest or `listen()`. */
 export async function createTestApp(moduleRef: TestingModule): Promise<INestApplication> {
   const options = { logger: process.env.TEST_LOG ? undefined : (false as const) };
-  const app = PLATFORM === 'fastify'
-    ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), options)
-    : moduleRef.createNestApplication(options);
+  const app =
+    PLATFORM === 'fastify'
+      ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), options)
+      : moduleRef.createNestApplication(options);
   if (PLATFORM === 'fastify') acceptRawBodies(app as NestFastifyApplication);
   await app.init();
   if (PLATFORM === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
@@ -28,5 +29,8 @@ export async function createTestApp(moduleRef: TestingModule): Promise<INestAppl
  * request itself, so any other type is left unread (what the README tells Fastify users to do).
  */
 function acceptRawBodies(app: NestFastifyApplication): void {
-  app.getHttpAdapter().getInstance().addContentTypeParser('*', (_request: unknown, _payload: unknown, done: (error: null) => void) => done(null));
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addContentTypeParser('*', (_request: unknown, _payload: unknown, done: (error: null) => void) => done(null));
 }

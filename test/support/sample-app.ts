@@ -19,12 +19,17 @@ export interface SampleApp {
  * reads the media root when its module is first imported, so the folder is set in the environment
  * before that import.
  */
-export async function startSampleApp(overrides: Partial<DownloadModuleOptions> = {}, controllers: Type[] = []): Promise<SampleApp> {
+export async function startSampleApp(
+  overrides: Partial<DownloadModuleOptions> = {},
+  controllers: Type[] = [],
+): Promise<SampleApp> {
   const root = sharedMediaRoot();
   const { AppModule } = await import('../../sample/app.module.js');
   const { seedMedia } = await import('../../sample/media.js');
   seedMedia(root);
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(root, overrides, controllers)] }).compile();
+  const moduleRef = await Test.createTestingModule({
+    imports: [AppModule.forRoot(root, overrides, controllers)],
+  }).compile();
   const app = await createTestApp(moduleRef);
   return { app, root, close: () => app.close() };
 }

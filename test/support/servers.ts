@@ -20,7 +20,10 @@ export function freePort(): Promise<number> {
 function portAccepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
     socket.once('error', () => resolve(false));
   });
 }
@@ -44,7 +47,9 @@ export interface ServerSpec {
 export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   if (!existsSync(spec.command)) {
     // One line that says what to do (npm test's first step installs the servers where it can).
-    throw new Error(`${spec.name} is not installed (${spec.command}): run "bash scripts/test-servers.sh" as root, or apt-get install it`);
+    throw new Error(
+      `${spec.name} is not installed (${spec.command}): run "bash scripts/test-servers.sh" as root, or apt-get install it`,
+    );
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `${spec.name}-`));
@@ -52,7 +57,9 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   if (check) {
     const checked = spawnSync(spec.command, check, { encoding: 'utf8' });
     if (checked.status !== 0) {
-      throw new Error(`${spec.name} configuration rejected:\n${checked.error?.message ?? ''}${checked.stdout ?? ''}${checked.stderr ?? ''}`);
+      throw new Error(
+        `${spec.name} configuration rejected:\n${checked.error?.message ?? ''}${checked.stdout ?? ''}${checked.stderr ?? ''}`,
+      );
     }
   }
   const child: ChildProcess = spawn(spec.command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -61,7 +68,11 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   child.stderr!.on('data', (d) => (output += d));
   const log = () => {
     let text = output;
-    try { text += readFileSync(errorLog, 'utf8'); } catch { /* not written yet */ }
+    try {
+      text += readFileSync(errorLog, 'utf8');
+    } catch {
+      /* not written yet */
+    }
     return text;
   };
   const deadline = Date.now() + 10_000;
@@ -74,7 +85,10 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
   }
   const stop = () =>
     new Promise<void>((resolve) => {
-      const done = () => { rmSync(dir, { recursive: true, force: true }); resolve(); };
+      const done = () => {
+        rmSync(dir, { recursive: true, force: true });
+        resolve();
+      };
       if (child.exitCode !== null) return done();
       child.once('exit', done);
       child.kill('SIGTERM');
@@ -103,7 +117,10 @@ export function writeBinaryFile(path: string, size: number, seed = 1): void {
 }
 
 /** A raw GET through a server, with the body as bytes (fetch would decode nothing here either). */
-export async function fetchBytes(url: string, init: RequestInit = {}): Promise<{ status: number; headers: Headers; body: Buffer }> {
+export async function fetchBytes(
+  url: string,
+  init: RequestInit = {},
+): Promise<{ status: number; headers: Headers; body: Buffer }> {
   const res = await fetch(url, { redirect: 'manual', ...init });
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }

@@ -16,7 +16,9 @@ async function statusOf(attempt) {
     await attempt();
     return 'saved';
   } catch (error) {
-    return typeof error.getStatus === 'function' ? `${error.getStatus()} ${error.message}` : `${error.code ?? ''} ${error.message}`;
+    return typeof error.getStatus === 'function'
+      ? `${error.getStatus()} ${error.message}`
+      : `${error.code ?? ''} ${error.message}`;
   }
 }
 
