@@ -57,6 +57,8 @@ const packed = (app, nest) =>
 
 export default {
   maxWorkers: 2,
+  // Jest reads testTimeout from the top level only when there are projects (the 5 s default otherwise).
+  testTimeout: 30000,
   projects: [
     ...onEachPlatform(
       {

@@ -22,9 +22,11 @@ export function createStorages(root: string): SampleStorages {
     unmatched: new FileSystemStorage({ location: join(root, 'unmatched'), baseUrl: '/media/unmatched/' }),
     nginx: new FileSystemStorage({ location: join(root, 'nginx'), baseUrl: '/media/nginx/' }),
     apache: new FileSystemStorage({ location: join(root, 'apache'), baseUrl: '/media/apache/' }),
+    // Past maxBytes, an upload is refused with a 413 while it streams in.
     uploads: new FileSystemStorage({
       location: join(root, 'lighttpd', 'uploads'),
       baseUrl: '/media/lighttpd/uploads/',
+      maxBytes: Number(process.env.SAMPLE_MAX_UPLOAD_BYTES ?? 64 * 1024 * 1024),
     }),
   };
 }

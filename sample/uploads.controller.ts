@@ -3,9 +3,6 @@ import type { IncomingMessage } from 'node:http';
 import type { DownloadFile } from 'nestjs-downloadview';
 import { SAMPLE_STORAGES, type SampleStorages } from './storages.js';
 
-/** The largest upload the sample takes: past it, 413 while the body streams in. */
-export const MAX_UPLOAD_BYTES = 64 * 1024 * 1024;
-
 /**
  * Uploads straight to disk, then downloads through the proxy: `curl -T report.pdf
  * http://127.0.0.1:8080/uploads/report.pdf`. The body streams into a temporary file that is renamed
@@ -20,7 +17,7 @@ export class UploadsController {
   @HttpCode(201)
   async upload(@Param('name') name: string, @Req() request: IncomingMessage & { raw?: IncomingMessage }) {
     // Fastify wraps Node's request; Express is Node's request.
-    const stored = await this.storages.uploads.save(name, request.raw ?? request, { maxBytes: MAX_UPLOAD_BYTES });
+    const stored = await this.storages.uploads.save(name, request.raw ?? request);
     return { name: stored, url: `/uploads/${encodeURIComponent(stored)}` };
   }
 
