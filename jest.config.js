@@ -24,18 +24,23 @@ const APP_SUITES = [
   'healthcheck.e2e',
   'decision-log',
 ];
+/**
+ * App suites that run from src only: the packed apps install no AWS SDK (an optional peer
+ * dependency), and the packaging test checks what the tarball's `/s3` entry point says then.
+ */
+const SRC_APP_SUITES = ['s3.e2e'];
 /** The suites that also run against the packed tarball (all but those that test src/ itself). */
 const CORE_SUITES = [...APP_SUITES, 'backends'];
 const PLATFORMS = ['express', 'fastify'];
 const suites = (names) => names.map((suite) => `<rootDir>/test/${suite}.spec.ts`);
 
 /** Every suite on Express; the app suites again on Fastify. */
-const onEachPlatform = (project, allSuites) =>
+const onEachPlatform = (project, allSuites, appSuites = APP_SUITES) =>
   PLATFORMS.map((platform) => ({
     ...project,
     displayName: `${project.displayName} · ${platform}`,
     globals: { UNDER_TEST: { ...project.globals.UNDER_TEST, platform } },
-    testMatch: platform === 'express' ? allSuites : suites(APP_SUITES),
+    testMatch: platform === 'express' ? allSuites : suites(appSuites),
   }));
 
 /**
@@ -69,12 +74,14 @@ export default {
           '^nestjs-downloadview$': '<rootDir>/src/index.ts',
           '^nestjs-downloadview/testing$': '<rootDir>/src/testing/index.ts',
           '^nestjs-downloadview/health$': '<rootDir>/src/health/index.ts',
+          '^nestjs-downloadview/s3$': '<rootDir>/src/s3/index.ts',
           '^(\\.{1,2}/.*)\\.js$': '$1',
         },
         transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
         modulePathIgnorePatterns: ['<rootDir>/.packed/'],
       },
       ['<rootDir>/test/**/*.spec.ts'],
+      [...APP_SUITES, ...SRC_APP_SUITES],
     ),
     ...packed('nest12-esm', '12'),
     // The oldest 12 line: before 12.4, Nest sends no web Response itself (see web-response.ts).

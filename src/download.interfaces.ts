@@ -19,8 +19,12 @@ export interface DownloadRule extends BackendRuleOptions {
   sourceUrl?: string;
   /** Absolute directory the file's path must lie in. */
   sourceDir?: string;
-  /** Where the proxy finds the same files: a directory (lighttpd, apache) or an internal URI (nginx). */
-  destinationDir: string;
+  /**
+   * Where the proxy finds the same files: a directory (lighttpd, apache) or an internal URI (nginx).
+   * Required, except with `backend: 'redirect'`, where it is a CDN's URL, or absent for objects in
+   * a bucket (their signed URL is where clients go). Checked at startup.
+   */
+  destinationDir?: string;
   /** Overrides the module's backend for this rule. */
   backend?: BackendOption;
   /** Overrides the module's mode for this rule. */

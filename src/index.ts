@@ -12,6 +12,8 @@ export type {
 export { XSendfile } from './decorators/xsendfile.decorator.js';
 export { DownloadFile, type DownloadFileOptions } from './files/download-file.js';
 export { FileSystemStorage, type FileSystemStorageOptions, type SaveOptions } from './storage/file-system.storage.js';
+export type { Storage } from './storage/storage.interface.js';
+export type { ObjectReadRequest, ObjectReadResult, ObjectSource } from './files/object-source.js';
 export type { OnConflict, SaveData } from './storage/atomic-write.js';
 export { DownloadInterceptor } from './interceptors/download.interceptor.js';
 export { DownloadConfigError } from './config/download-config.error.js';
@@ -23,6 +25,7 @@ export {
   lighttpd2Backend,
   lighttpdLegacyBackend,
   nginxBackend,
+  redirectBackend,
   type DelegatedDownload,
   type DelegationHeaders,
   type DownloadBackend,

@@ -1,10 +1,15 @@
+import 'reflect-metadata';
+import { Test } from '@nestjs/testing';
 import {
   apacheBackend,
   BUILT_IN_BACKENDS,
   caddyBackend,
+  DownloadModule,
   lighttpdBackend,
   lighttpdLegacyBackend,
   nginxBackend,
+  redirectBackend,
+  type DownloadRule,
 } from 'nestjs-downloadview';
 import { assertDelegatedDownload, downloadMatchers } from 'nestjs-downloadview/testing';
 
@@ -20,7 +25,56 @@ describe('backends', () => {
       'lighttpd-legacy',
       'lighttpd2',
       'nginx',
+      'redirect',
     ]);
+  });
+
+  it("redirect: 302 to an object's signed URL, or to a CDN URL + the encoded path; never cached", () => {
+    const signedUrl = 'https://bucket.example/key.bin?X-Amz-Signature=abc';
+    expect(redirectBackend.delegate({ destination: '', signedUrl, options: {} })).toEqual({
+      status: 302,
+      headers: { Location: signedUrl, 'Cache-Control': 'private, no-store' },
+    });
+    const cdn = redirectBackend.delegate({
+      destination: 'https://cdn.example/media/a b#1.txt',
+      destinationDir: 'https://cdn.example/media/',
+      options: {},
+    });
+    expect(cdn!.headers.Location).toBe('https://cdn.example/media/a%20b%231.txt');
+    // Nothing to send the client to: Node serves the file.
+    expect(redirectBackend.delegate({ destination: 'a.txt', destinationDir: '', options: {} })).toBeUndefined();
+  });
+
+  it('nginx: an object goes to destinationDir + its signed path and query, as signed', () => {
+    const signedUrl =
+      'http://127.0.0.1:9000/bucket/a%20b.bin?X-Amz-Signature=abc&response-content-disposition=attachment';
+    const { headers } = nginxBackend.delegate({
+      destination: 'ignored',
+      destinationDir: '/s3-internal/',
+      signedUrl,
+      options: {},
+    })!;
+    expect(headers['X-Accel-Redirect']).toBe(
+      '/s3-internal/bucket/a%20b.bin?X-Amz-Signature=abc&response-content-disposition=attachment',
+    );
+  });
+
+  it('rules check destinationDir by the kind of backend, at startup', async () => {
+    const start = (rule: DownloadRule) =>
+      Test.createTestingModule({ imports: [DownloadModule.forRoot({ rules: [rule] })] }).compile();
+    await expect(start({ sourceUrl: '/s3/', backend: 'redirect' })).resolves.toBeDefined();
+    await expect(
+      start({ sourceUrl: '/m/', destinationDir: 'https://cdn.example/m', backend: 'redirect' }),
+    ).resolves.toBeDefined();
+    await expect(start({ sourceUrl: '/m/', destinationDir: 'cdn.example/m', backend: 'redirect' })).rejects.toThrow(
+      /rules\[0\]: "destinationDir" must be an http\(s\) URL or an absolute path for backend "redirect"/,
+    );
+    await expect(
+      start({ sourceUrl: '/m/', destinationDir: 'https://cdn.example/m', backend: 'nginx' }),
+    ).rejects.toThrow(/absolute URI path/);
+    await expect(start({ sourceUrl: '/m/', backend: 'nginx' })).rejects.toThrow(
+      /rules\[0\]: "destinationDir" is required/,
+    );
   });
 
   it('lighttpd percent-encodes each segment (lighttpd URL-decodes X-Sendfile)', () => {

@@ -185,7 +185,7 @@ describe('DownloadModule configuration', () => {
   describe('fails at startup, naming the rule and the field', () => {
     const cases: [string, DownloadModuleOptions, RegExp][] = [
       ['no source', { rules: [{ destinationDir: '/x' }] }, /rules\[0\]: "sourceUrl" or "sourceDir" is required/],
-      ['no destination', { rules: [rule, { sourceUrl: '/m/' } as never] }, /rules\[1\]: "destinationDir" is required/],
+      ['no destination', { rules: [rule, { sourceUrl: '/m/' }] }, /rules\[1\]: "destinationDir" is required/],
       [
         'relative destination',
         { rules: [{ sourceUrl: '/m/', destinationDir: 'srv' }] },

@@ -14,6 +14,14 @@ export interface BackendRuleOptions {
 export interface DelegatedDownload {
   /** `destinationDir` joined with the file's path below the rule's source (decoded, `/`-separated). */
   destination: string;
+  /** The matching rule's `destinationDir` (with a trailing `/`; empty when a `url` backend has none). */
+  destinationDir?: string;
+  /**
+   * For an object in a bucket (S3Storage): its short-lived signed URL, which answers with the app's
+   * Content-Type and Content-Disposition. nginx proxies it from an internal location; `redirect`
+   * sends the client to it. A backend that needs a path on disk never sees such a file.
+   */
+  signedUrl?: string;
   /** The request's `Range` header, for backends that serve ranges themselves (X-Sendfile2). */
   range?: string;
   /** Whether the request made its range conditional (`If-Range`). */
@@ -40,8 +48,11 @@ export interface DownloadBackend {
   readonly name: string;
   /** The response header the proxy consumes; also what `X-Sendfile-Type` names in `auto` mode. */
   readonly header: string;
-  /** `path`: `destinationDir` is an absolute directory on the proxy's disk. `uri`: an internal URI. */
-  readonly destinationKind: 'path' | 'uri';
+  /**
+   * `path`: `destinationDir` is an absolute directory on the proxy's disk. `uri`: an internal URI.
+   * `url`: where clients fetch files themselves (a CDN URL or path), optional.
+   */
+  readonly destinationKind: 'path' | 'uri' | 'url';
   /**
    * The headers for a download, or `undefined` when this server cannot be given that name
    * (then Node serves the file itself rather than sending a header the server would misread).

@@ -13,12 +13,21 @@ function accelOptions(options: BackendRuleOptions): Record<string, string> {
   return headers;
 }
 
-/** nginx: `X-Accel-Redirect: <internal URI>`, plus the X-Accel-* options of the rule. */
+/**
+ * nginx: `X-Accel-Redirect: <internal URI>`, plus the X-Accel-* options of the rule. An object in a
+ * bucket goes to `<destinationDir><its signed URL's path and query>` (as signed, not re-encoded):
+ * the internal location `proxy_pass`es that to the bucket's endpoint (sample/nginx-s3.conf).
+ */
 export const nginxBackend: DownloadBackend = {
   name: 'nginx',
   header: 'X-Accel-Redirect',
   destinationKind: 'uri',
-  delegate: ({ destination, options }) => ({
-    headers: { 'X-Accel-Redirect': encodePathSegments(destination), ...accelOptions(options) },
-  }),
+  delegate: ({ destination, destinationDir, signedUrl, options }) => {
+    let target = encodePathSegments(destination);
+    if (signedUrl) {
+      const { pathname, search } = new URL(signedUrl);
+      target = (destinationDir ?? '/') + pathname.slice(1) + search;
+    }
+    return { headers: { 'X-Accel-Redirect': target, ...accelOptions(options) } };
+  },
 };

@@ -187,24 +187,33 @@ export function compileRule(
       `must be an absolute directory, got ${JSON.stringify(sourceDir)}`,
     );
   }
-  if (!isString(destinationDir) || destinationDir === '') {
+  // A `url` backend (redirect) may have none: an object's signed URL is where it sends clients.
+  const optional = backend.destinationKind === 'url' && destinationDir === undefined;
+  if (!optional && (!isString(destinationDir) || destinationDir === '')) {
     throw new DownloadConfigError(where, 'destinationDir', 'is required');
   }
-  if (!destinationDir.startsWith('/')) {
-    const kind = backend.destinationKind === 'path' ? 'an absolute directory' : 'an absolute URI path';
+  const destination = optional ? '' : (destinationDir as string);
+  const absolute =
+    destination.startsWith('/') || (backend.destinationKind === 'url' && /^https?:\/\/[^/]+/.test(destination));
+  if (!optional && !absolute) {
+    const kind = {
+      path: 'an absolute directory',
+      uri: 'an absolute URI path',
+      url: 'an http(s) URL or an absolute path',
+    }[backend.destinationKind];
     throw new DownloadConfigError(
       where,
       'destinationDir',
       `must be ${kind} for backend "${backend.name}", got ${JSON.stringify(destinationDir)}`,
     );
   }
-  checkNoControlCharacters(destinationDir, where, 'destinationDir');
+  checkNoControlCharacters(destination, where, 'destinationDir');
   if (sourceUrl !== undefined) checkNoControlCharacters(sourceUrl, where, 'sourceUrl');
   return {
     index,
     sourceUrl,
     sourceDir: sourceDir === undefined ? undefined : withTrailing(resolve(sourceDir), sep),
-    destinationDir: withTrailing(destinationDir, '/'),
+    destinationDir: optional ? '' : withTrailing(destination, '/'),
     backend,
     mode: checkMode(rule.mode, where) ?? defaultMode,
     backendOptions: checkBackendOptions(rule, where),
@@ -326,5 +335,5 @@ export function compileRouteRule(
     rejectUnknownKeys(options, RULE_KEYS, where);
     return undefined;
   }
-  return compileRule(options as DownloadRule, 'route', where, defaults.backend);
+  return compileRule(options, 'route', where, defaults.backend);
 }

@@ -4,6 +4,7 @@ import { basename, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { buildContentDisposition, guessContentType } from './content-headers.js';
 import { fileErrorToHttp, fileNotFound } from './file-errors.js';
+import type { ObjectSource } from './object-source.js';
 
 export interface DownloadFileOptions {
   /** The name the client saves the file as. Default: the file's own base name. */
@@ -22,6 +23,8 @@ interface FileSource {
   remoteUrl?: string;
   buffer?: Buffer;
   stats?: Stats;
+  /** An object in a bucket (S3Storage): what it knows of it from HeadObject. */
+  object?: { size?: number; modifiedAt?: Date; etag?: string };
 }
 
 /**
@@ -65,6 +68,9 @@ export class DownloadFile extends StreamableFile {
   readonly attachment: boolean;
   /** Content of a virtual file. */
   readonly buffer?: Buffer;
+  /** The object store's ETag, for objects in a bucket. */
+  readonly etag?: string;
+  #object?: ObjectSource;
   #stream?: Readable;
   #released = false;
   #opened = false;
@@ -75,8 +81,9 @@ export class DownloadFile extends StreamableFile {
     this.url = source.url;
     this.remoteUrl = source.remoteUrl;
     this.buffer = source.buffer;
-    this.size = source.buffer?.length ?? source.stats?.size;
-    this.modifiedAt = source.stats?.mtime;
+    this.size = source.buffer?.length ?? source.stats?.size ?? source.object?.size;
+    this.modifiedAt = source.stats?.mtime ?? source.object?.modifiedAt;
+    this.etag = source.object?.etag;
     this.stats = source.stats;
     this.name = options.name ?? fallbackName;
     this.attachment = options.inline ? false : (options.attachment ?? true);
@@ -115,6 +122,29 @@ export class DownloadFile extends StreamableFile {
     }
     const name = decodeURIComponent(parsed.pathname.split('/').pop() || 'download');
     return new DownloadFile({ url: parsed.href, remoteUrl: parsed.href }, options, name);
+  }
+
+  /**
+   * @internal An object in a bucket, as S3Storage makes it: `url` is its public URL (what rules
+   * match), `name` the download name; `withObject()` then gives it its signed URL and reader.
+   */
+  static forObject(
+    info: { url: string; name: string; size?: number; modifiedAt?: Date; etag?: string },
+    options: DownloadFileOptions = {},
+  ): DownloadFile {
+    return new DownloadFile({ url: info.url, object: info }, options, info.name);
+  }
+
+  /** @internal Attaches an object's signed URL and reader (once). */
+  withObject(source: ObjectSource): this {
+    if (this.#object) throw new Error('DownloadFile.withObject: the object is already set');
+    this.#object = source;
+    return this;
+  }
+
+  /** For an object in a bucket: its signed URL and reader (see S3Storage). */
+  get object(): ObjectSource | undefined {
+    return this.#object;
   }
 
   /** Whether this file lives in memory (never delegated to a proxy). */

@@ -21,6 +21,7 @@ import { matchRule, type FileIdentity, type RuleMatch } from '../matching/match-
 import { serveDownload } from '../serving/serve-download.js';
 import { destroyOnClose } from '../serving/destroy-on-close.js';
 import { serveRemote } from '../serving/serve-remote.js';
+import { serveObject } from '../serving/serve-object.js';
 import { downloadResponse, sendDownloadResponsesOnOlderNest } from '../serving/web-response.js';
 import { isInside } from '../storage/path-safety.js';
 import { whyProxyWillNotConsume, type IncomingLike } from './proxy-detection.js';
@@ -134,6 +135,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     }
     this.#log?.debug(`${describeRequest(request, file)} served by Node: ${notDelegated}`);
     if (!isDownloadFile) return file;
+    if (file.object) return serveObject(file, file.object, request, response);
     if (file.remoteUrl && !file.path) return serveRemote(file);
     const answer = serveDownload(file, request, this.#headerSetter(response));
     if (answer === file && file.opened) destroyOnClose(response, file.getStream());
@@ -175,8 +177,14 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
       }
     }
     const range = request.headers.range;
+    const object = isDownloadFile ? file.object : undefined;
+    if (object && match.rule.backend.destinationKind === 'path') {
+      return `an object in a bucket has no path on disk for backend ${match.rule.backend.name} (use nginx or redirect)`;
+    }
     const delegation = match.rule.backend.delegate({
       destination: match.destination,
+      destinationDir: match.rule.destinationDir,
+      signedUrl: object?.signedUrl,
       range: typeof range === 'string' ? range : undefined,
       conditionalRange: request.headers['if-range'] !== undefined,
       size,
@@ -200,8 +208,11 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
 
     if (delegation.status && delegation.status !== 200) {
       const headers = new Headers(delegation.headers);
-      headers.set('Content-Type', type);
-      headers.set('Content-Disposition', Array.isArray(disposition) ? disposition.join(', ') : disposition);
+      // A redirect carries no file: its headers are the signed URL's to give.
+      if (delegation.status < 300 || delegation.status >= 400) {
+        headers.set('Content-Type', type);
+        headers.set('Content-Disposition', Array.isArray(disposition) ? disposition.join(', ') : disposition);
+      }
       return downloadResponse(null, { status: delegation.status, headers });
     }
     const setHeader = this.#headerSetter(response);

@@ -58,7 +58,7 @@ function body(file: DownloadFile, start: number, end: number): ReadableStream | 
  * The body of a HEAD answer: empty, but a stream rather than null, so that every adapter keeps
  * the Content-Length (Nest's Fastify adapter resets it to 0 for a Response without a body).
  */
-const emptyBody = () => new ReadableStream({ start: (controller) => controller.close() });
+export const emptyBody = () => new ReadableStream({ start: (controller) => controller.close() });
 
 /**
  * Serves a DownloadFile from Node the way a static file server does: validators, conditional

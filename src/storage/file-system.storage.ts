@@ -1,4 +1,5 @@
 import { ConflictException } from '@nestjs/common';
+import type { Storage } from './storage.interface.js';
 import { closeSync, lstatSync, mkdirSync, unlinkSync, type Stats } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { DownloadFile, statForDownload, type DownloadFileOptions } from '../files/download-file.js';
@@ -55,7 +56,7 @@ function checkSaveOptions(options: SaveOptions, where: string): void {
  * Files below a directory, each with a path and a public URL — like Django's FileSystemStorage.
  * Names come from clients, so every method refuses names that leave `location`.
  */
-export class FileSystemStorage {
+export class FileSystemStorage implements Storage {
   readonly location: string;
   readonly baseUrl: string;
   #realLocation: string;

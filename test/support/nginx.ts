@@ -6,6 +6,8 @@ export interface NginxOptions {
   appPort: number;
   /** Internal locations: URI prefix → folder (`internal; alias`) or upstream URL (`internal; proxy_pass`). */
   internal: Record<string, string>;
+  /** More configuration inside the server block (e.g. sample/nginx-s3.conf's location). */
+  extra?: string;
 }
 
 export function nginxConfig(dir: string, port: number, options: NginxOptions): string {
@@ -36,6 +38,7 @@ http {
   server {
     listen 127.0.0.1:${port};
 ${locations}
+${options.extra ?? ''}
     location / {
       proxy_pass http://app;
       proxy_http_version 1.1;

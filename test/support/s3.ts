@@ -1,0 +1,66 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface RunningS3 {
+  endpoint: string;
+  port: number;
+  /** A client for this server, with the credentials given (s3rver's own by default). */
+  client(credentials?: { accessKeyId: string; secretAccessKey: string }): S3Client;
+  stop(): Promise<void>;
+}
+
+/** s3rver's built-in credentials: it checks every signature against them. */
+export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+/** A real S3-protocol server (@20minutes/s3rver) in its own process on a free loopback port. */
+export async function startS3(buckets: string[]): Promise<RunningS3> {
+  const dir = mkdtempSync(join(tmpdir(), 's3rver-'));
+  const main = fileURLToPath(new URL('./s3rver-main.cjs', import.meta.url));
+  const child = spawn(process.execPath, [main, dir, ...buckets], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /listening on (\d+)/.exec(output);
+      if (found) resolve(Number(found[1]));
+    });
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('exit', () => reject(new Error(`s3rver did not start:\n${output}`)));
+    setTimeout(() => reject(new Error(`s3rver did not start in 15 s:\n${output}`)), 15_000).unref();
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const clients: S3Client[] = [];
+  return {
+    endpoint,
+    port,
+    client(credentials = S3RVER_CREDENTIALS) {
+      const client = new S3Client({
+        endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials,
+        // s3rver knows no flexible checksums.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      });
+      clients.push(client);
+      return client;
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        clients.forEach((client) => client.destroy());
+        const done = () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        };
+        if (child.exitCode !== null) return done();
+        child.once('exit', done);
+        child.kill('SIGTERM');
+        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+      }),
+  };
+}
