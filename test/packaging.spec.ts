@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -64,6 +65,27 @@ describe('the packed tarball', () => {
     },
     60_000,
   );
+
+  it('an app without the AWS SDK never loads it, and S3Storage names the package to install', async () => {
+    const script = `
+      import('nestjs-downloadview').then(async () => {
+        const { S3Storage } = await import('nestjs-downloadview/s3');
+        try { new S3Storage({ client: { send() {} }, bucket: 'b' }); } catch (error) { console.log(error.message); }
+      });`;
+    for (const dir of ['nest12-esm', 'nest11-cjs']) {
+      expect(existsSync(join(packed, dir, 'node_modules', '@aws-sdk'))).toBe(false);
+      // Outside this repository (whose own node_modules has the SDK): the app's node_modules
+      // linked from a fresh folder, resolved through the link.
+      const app = mkdtempSync(join(tmpdir(), 'downloadview-no-sdk-'));
+      symlinkSync(join(packed, dir, 'node_modules'), join(app, 'node_modules'));
+      try {
+        const { stdout } = await run('node', ['--preserve-symlinks', '-e', script], { cwd: app });
+        expect(stdout.trim()).toBe('S3Storage needs @aws-sdk/client-s3 for its commands: npm install @aws-sdk/client-s3');
+      } finally {
+        rmSync(app, { recursive: true, force: true });
+      }
+    }
+  });
 
   const tsc = join(root, 'node_modules', '.bin', 'tsc');
   const typeCheck = (dir: string, module: string, resolution: string) =>

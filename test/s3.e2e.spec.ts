@@ -7,12 +7,12 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { DownloadModule, type DownloadModuleOptions } from 'nestjs-downloadview';
+import { DownloadModule, runHealthcheck, type DownloadModuleOptions } from 'nestjs-downloadview';
 import { S3Storage } from 'nestjs-downloadview/s3';
 import { startNginx } from './support/nginx.js';
 import { createTestApp } from './support/platform.js';
 import { startS3, type RunningS3 } from './support/s3.js';
-import { fetchBytes, sha256, type RunningServer } from './support/servers.js';
+import { fetchBytes, freePort, sha256, type RunningServer } from './support/servers.js';
 
 // Objects in a real S3-protocol server that checks SigV4 signatures (@20minutes/s3rver, in its own
 // process), served three ways: by the real nginx from the private bucket, by a redirect to a signed
@@ -156,6 +156,47 @@ describe("served by nginx from the private bucket (backend 'nginx', sample/nginx
     expect(target).toMatch(new RegExp(`^/s3-internal/${BUCKET}/uploads/one\\.bin\\?.*X-Amz-Signature=`));
     expect(target).toContain('response-content-disposition=');
     expect(direct.body.length).toBe(0);
+  });
+
+  it('the healthcheck checks the bucket and the chain nginx → bucket', async () => {
+    const appUrl = `http://127.0.0.1:${(app.getHttpServer().address() as { port: number }).port}/s3/one.bin`;
+    const steps = await runHealthcheck({
+      app: appUrl,
+      proxy: `${base}/s3/one.bin`,
+      object: { storage, name: 'one.bin' },
+    });
+    expect(steps.map((step) => [step.name, step.ok])).toEqual([
+      ['storage', true],
+      ['app → proxy', true],
+      ['proxy → storage', true],
+      ['full chain', true],
+    ]);
+    expect(steps[2].detail).toBe(`the proxy sent ${MiB} bytes, identical to the object`);
+
+    const missing = await runHealthcheck({
+      app: appUrl,
+      proxy: `${base}/s3/one.bin`,
+      object: { storage, name: 'gone.bin' },
+    });
+    expect(missing[0]).toMatchObject({ ok: false, detail: 'gone.bin: File not found' });
+
+    // nginx pointed at the wrong endpoint: the bucket step passes, the chain does not.
+    const broken = await startNginx({
+      appPort: Number(new URL(appUrl).port),
+      internal: {},
+      extra: sampleS3Locations(`http://127.0.0.1:${await freePort()}`), // nothing listens there
+    });
+    try {
+      const steps2 = await runHealthcheck({
+        app: appUrl,
+        proxy: `http://127.0.0.1:${broken.port}/s3/one.bin`,
+        object: { storage, name: 'one.bin' },
+      });
+      expect(steps2.map((step) => step.ok)).toEqual([true, true, false, false]);
+      expect(steps2[2].detail).toMatch(/^the proxy answered 502: nginx could not fetch the object from the bucket/);
+    } finally {
+      await broken.stop();
+    }
   });
 
   it("a missing object is the app's 404, naming nothing", async () => {

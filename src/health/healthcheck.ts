@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
 import { xSendfile2Path } from '../backends/lighttpd2.backend.js';
+import type { Storage } from '../storage/storage.interface.js';
 
 /** The headers a backend hands a download over with (lower case), and how each server reads them. */
 const DELEGATION_HEADERS: Record<string, (value: string) => string> = {
@@ -27,6 +28,12 @@ export interface HealthcheckOptions {
   proxy: string;
   /** The file on disk that route serves (enables the byte comparison). */
   file?: string;
+  /**
+   * Or the object in a bucket that route serves (`S3Storage` and a name): the storage step checks
+   * that the bucket answers and the object reads through its signed URL, and the proxy step
+   * compares the bytes nginx fetched from the bucket with it.
+   */
+  object?: { storage: Pick<Storage, 'download'>; name: string };
   /** Milliseconds per request. Default 10,000. */
   timeout?: number;
 }
@@ -69,7 +76,24 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
   let fileBytes: Buffer | undefined;
 
   // 1. storage
-  if (options.file) {
+  if (options.object) {
+    const { storage, name } = options.object;
+    try {
+      const signedUrl = (await storage.download(name)).object?.signedUrl;
+      if (!signedUrl) throw new Error('the storage gave no signed URL for it (not an object in a bucket)');
+      const read = await get(signedUrl, timeout);
+      if (read.status !== 200)
+        throw new Error(`its signed URL answered ${read.status}: check the client's credentials, region and clock`);
+      fileBytes = read.body;
+      steps.push({
+        name: 'storage',
+        ok: true,
+        detail: `${name} is in the bucket and reads through its signed URL (${read.body.length} bytes)`,
+      });
+    } catch (error) {
+      steps.push({ name: 'storage', ok: false, detail: `${name}: ${(error as Error).message}` });
+    }
+  } else if (options.file) {
     try {
       const info = await stat(options.file);
       if (!info.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EISDIR' });
@@ -146,6 +170,13 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
         ok: false,
         detail: `the proxy found no file at the destination (404): wrong docroot, alias or destinationDir`,
       });
+    } else if (proxyAnswer.status === 502 && options.object) {
+      steps.push({
+        name: 'proxy → storage',
+        ok: false,
+        detail:
+          "the proxy answered 502: nginx could not fetch the object from the bucket (its internal location's proxy_pass must call the endpoint the app signs for, see sample/nginx-s3.conf)",
+      });
     } else if (proxyAnswer.status >= 300) {
       steps.push({ name: 'proxy → storage', ok: false, detail: `the proxy answered ${proxyAnswer.status}` });
     } else if (leaked || proxyAnswer.body.length === 0) {
@@ -164,13 +195,13 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
       steps.push({
         name: 'proxy → storage',
         ok: false,
-        detail: `the proxy sent ${proxyAnswer.body.length} bytes that differ from ${options.file} (${fileBytes.length} bytes): the destination names another file`,
+        detail: `the proxy sent ${proxyAnswer.body.length} bytes that differ from ${options.file ?? options.object?.name} (${fileBytes.length} bytes): the destination names another file`,
       });
     } else {
       steps.push({
         name: 'proxy → storage',
         ok: true,
-        detail: `the proxy sent ${proxyAnswer.body.length} bytes${fileBytes ? ', identical to the file' : ''}`,
+        detail: `the proxy sent ${proxyAnswer.body.length} bytes${fileBytes ? `, identical to the ${options.object ? 'object' : 'file'}` : ''}`,
       });
     }
   } catch (error) {
