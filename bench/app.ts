@@ -17,7 +17,9 @@ import type { ServerResponse } from 'node:http';
 import express from 'express';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { DownloadModule, FileSystemStorage } from 'nestjs-downloadview';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DownloadModule, FileSystemStorage, type DownloadRule } from 'nestjs-downloadview';
+import { S3Storage } from 'nestjs-downloadview/s3';
 
 /**
  * The apps the benchmark compares, one per process (BENCH_APP):
@@ -28,6 +30,8 @@ import { DownloadModule, FileSystemStorage } from 'nestjs-downloadview';
  * - `identity`: Nest + an identity global interceptor (the floor of any global interceptor)
  * - `bare`: Nest without any interceptor
  * - `express`: Express `res.sendFile` (and /json)
+ * - `s3-nginx`, `s3-redirect`, `s3-off`: objects in a bucket (S3_ENDPOINT, bucket `bench`) at /s3/:name,
+ *   delegated to nginx, redirected to a signed URL, or streamed by Node (bench/s3.mjs)
  * Every Nest variant also has /stream/:name, a plain StreamableFile that no rule matches, and
  * /manual/:name, which writes X-Sendfile by hand on the raw response: the least any Nest route can
  * do to delegate (Express platform only).
@@ -35,6 +39,20 @@ import { DownloadModule, FileSystemStorage } from 'nestjs-downloadview';
 const root = process.env.BENCH_ROOT!;
 const port = Number(process.env.PORT);
 const storage = new FileSystemStorage({ location: root, baseUrl: '/media/' });
+const objects = process.env.S3_ENDPOINT
+  ? new S3Storage({
+      client: new S3Client({
+        endpoint: process.env.S3_ENDPOINT,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+      }),
+      bucket: 'bench',
+      baseUrl: '/objects/',
+    })
+  : undefined;
 
 @Controller()
 class BenchController {
@@ -46,6 +64,11 @@ class BenchController {
   @Get('file/:name')
   file(@Param('name') name: string) {
     return storage.download(name);
+  }
+
+  @Get('s3/:name')
+  object(@Param('name') name: string) {
+    return objects!.download(name);
   }
 
   @Get('manual/:name')
@@ -70,12 +93,16 @@ class IdentityInterceptor implements NestInterceptor {
 }
 
 function moduleFor(kind: string) {
-  const mode = kind === 'module-off' ? ('off' as const) : ('always' as const);
-  const rule =
-    kind === 'module-nginx'
-      ? { sourceUrl: '/media/', destinationDir: '/protected/', backend: 'nginx' as const }
-      : { sourceUrl: '/media/', destinationDir: root };
-  const imports = kind.startsWith('module') ? [DownloadModule.forRoot({ mode, rules: [rule] })] : [];
+  const mode = kind === 'module-off' || kind === 's3-off' ? ('off' as const) : ('always' as const);
+  const rules: Record<string, DownloadRule> = {
+    'module-nginx': { sourceUrl: '/media/', destinationDir: '/protected/', backend: 'nginx' },
+    's3-nginx': { sourceUrl: '/objects/', destinationDir: '/s3-internal/', backend: 'nginx' },
+    's3-off': { sourceUrl: '/objects/', destinationDir: '/s3-internal/', backend: 'nginx' },
+    's3-redirect': { sourceUrl: '/objects/', backend: 'redirect' },
+  };
+  const rule = rules[kind] ?? { sourceUrl: '/media/', destinationDir: root };
+  const imports =
+    kind.startsWith('module') || kind.startsWith('s3') ? [DownloadModule.forRoot({ mode, rules: [rule] })] : [];
   const providers = kind === 'identity' ? [{ provide: APP_INTERCEPTOR, useClass: IdentityInterceptor }] : [];
   @Module({ imports, providers, controllers: [BenchController] })
   class BenchModule {}

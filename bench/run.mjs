@@ -2,60 +2,15 @@
 // `npm run bench`: side by side, on this machine, through a real lighttpd on loopback, with wrk.
 // Prints req/s, MB/s, Node CPU per 1,000 requests, and the ratios the project targets; writes
 // docs/benchmarks.md. Absolute figures are noisy here: compare the ratios of one run.
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { children, freePort, nginxConf, start, waitFor, WRK, wrk } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const LONG_DURATION = 3 * DURATION;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
-const WRK = ['-t1', '-c16'];
-const CLK_TCK = 100;
-const children = [];
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-const accepts = (port) =>
-  new Promise((resolve) => {
-    const c = connect(port, '127.0.0.1')
-      .once('connect', () => {
-        c.destroy();
-        resolve(true);
-      })
-      .once('error', () => resolve(false));
-  });
-async function waitFor(port) {
-  for (let i = 0; i < 200 && !(await accepts(port)); i++) await new Promise((r) => setTimeout(r, 50));
-}
-function start(command, args, env = {}) {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
-  children.push(child);
-  return child;
-}
-const cpuSeconds = (pid) => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-};
-
-function wrk(url, pid, seconds) {
-  const before = pid ? cpuSeconds(pid) : 0;
-  const out = execFileSync('wrk', [...WRK, `-d${seconds}s`, url], { encoding: 'utf8' });
-  const cpu = pid ? cpuSeconds(pid) - before : undefined;
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
-  const total = Number(/(\d+) requests in/.exec(out)[1]);
-  const [, amount, unit] = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out);
-  const mbps = Number(amount) * { B: 1e-6, KB: 1e-3, MB: 1, GB: 1e3 }[unit] * 1.048576;
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
-  if (errors) throw new Error(`${url}: ${errors[1]} error responses`);
-  return { rps, mbps, cpuPer1000: cpu === undefined ? undefined : (cpu / total) * 1000 };
-}
 
 function lighttpdConf(dir, port, docroot, appPort) {
   const proxy = appPort
@@ -65,32 +20,6 @@ function lighttpdConf(dir, port, docroot, appPort) {
   writeFileSync(
     file,
     `server.modules = ( "mod_proxy" )\nserver.document-root = "${docroot}"\nserver.bind = "127.0.0.1"\nserver.port = ${port}\nserver.errorlog = "${dir}/error-${port}.log"\nserver.stream-response-body = 2\n${proxy}\n`,
-  );
-  return file;
-}
-
-/** nginx serving the docroot statically, and in front of the app with kept-alive upstream connections. */
-function nginxConf(dir, port, docroot, appPort) {
-  const file = join(dir, `nginx-${port}.conf`);
-  mkdirSync(join(dir, `nginx-${port}`), { recursive: true });
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
-    .map((t) => `${t}_temp_path ${dir}/nginx-${port}/${t};`)
-    .join(' ');
-  writeFileSync(
-    file,
-    `daemon off; user root; worker_processes 1; pid ${dir}/nginx-${port}.pid; error_log ${dir}/nginx-${port}.log;
-events {}
-http {
-  access_log off; sendfile on; ${temp}
-  upstream app { server 127.0.0.1:${appPort}; keepalive 16; }
-  server {
-    listen 127.0.0.1:${port};
-    location /protected/ { internal; alias ${docroot}/; }
-    location /static/ { alias ${docroot}/; }
-    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
-  }
-}
-`,
   );
   return file;
 }
@@ -124,7 +53,16 @@ async function main() {
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, delegatingPort, docroot, apps.module.port)]);
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, streamingPort, docroot, apps.bare.port)]);
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, fastifyPort, docroot, apps['module-fastify'].port)]);
-  start('nginx', ['-c', nginxConf(dir, nginxPort, docroot, apps['module-nginx'].port)]);
+  start('nginx', [
+    '-c',
+    nginxConf({
+      dir,
+      port: nginxPort,
+      appPort: apps['module-nginx'].port,
+      docroot,
+      locations: `    location /protected/ { internal; alias ${docroot}/; }`,
+    }),
+  ]);
   for (const port of [
     staticPort,
     delegatingPort,

@@ -1,9 +1,10 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { stopProcess } from './servers.js';
 
 export interface RunningS3 {
   endpoint: string;
@@ -50,17 +51,9 @@ export async function startS3(buckets: string[]): Promise<RunningS3> {
       clients.push(client);
       return client;
     },
-    stop: () =>
-      new Promise<void>((resolve) => {
-        clients.forEach((client) => client.destroy());
-        const done = () => {
-          rmSync(dir, { recursive: true, force: true });
-          resolve();
-        };
-        if (child.exitCode !== null) return done();
-        child.once('exit', done);
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-      }),
+    stop: () => {
+      clients.forEach((client) => client.destroy());
+      return stopProcess(child, dir);
+    },
   };
 }

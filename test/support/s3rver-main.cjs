@@ -14,7 +14,7 @@ globalThis.encodeURIComponent = (value) =>
 const [directory, ...buckets] = process.argv.slice(2);
 const server = new S3rver({
   address: '127.0.0.1',
-  port: 0,
+  port: Number(process.env.S3RVER_PORT ?? 0), // 0: a free port, printed below
   silent: true,
   directory,
   configureBuckets: buckets.map((name) => ({ name, configs: [] })),

@@ -83,18 +83,21 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      const done = () => {
-        rmSync(dir, { recursive: true, force: true });
-        resolve();
-      };
-      if (child.exitCode !== null) return done();
-      child.once('exit', done);
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 3000).unref();
-    });
-  return { port, dir, stop, log };
+  return { port, dir, stop: () => stopProcess(child, dir), log };
+}
+
+/** SIGTERM (SIGKILL 3 s later if need be), then removes the process's folder. */
+export function stopProcess(child: ChildProcess, dir: string): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      rmSync(dir, { recursive: true, force: true });
+      resolve();
+    };
+    if (child.exitCode !== null) return done();
+    child.once('exit', done);
+    child.kill('SIGTERM');
+    setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+  });
 }
 
 export function sha256(data: Buffer | string): string {

@@ -1,0 +1,95 @@
+// What the benchmark scripts share: free ports, child processes they stop at the end, wrk runs
+// with the Node CPU the measured process spent, and medians with their spread.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, createServer } from 'node:net';
+
+export const WRK = ['-t1', '-c16'];
+const CLK_TCK = 100;
+/** Every process a benchmark starts; the script kills them all when it ends. */
+export const children = [];
+
+export const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+export const accepts = (port) =>
+  new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1')
+      .once('connect', () => {
+        c.destroy();
+        resolve(true);
+      })
+      .once('error', () => resolve(false));
+  });
+export async function waitFor(port) {
+  for (let i = 0; i < 200 && !(await accepts(port)); i++) await new Promise((r) => setTimeout(r, 50));
+}
+export function start(command, args, env = {}) {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+  children.push(child);
+  return child;
+}
+export const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+};
+
+export function wrk(url, pid, seconds) {
+  const before = pid ? cpuSeconds(pid) : 0;
+  const out = execFileSync('wrk', [...WRK, `-d${seconds}s`, url], { encoding: 'utf8' });
+  const cpu = pid ? cpuSeconds(pid) - before : undefined;
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
+  const total = Number(/(\d+) requests in/.exec(out)[1]);
+  const [, amount, unit] = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out);
+  const mbps = Number(amount) * { B: 1e-6, KB: 1e-3, MB: 1, GB: 1e3 }[unit] * 1.048576;
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(out);
+  if (errors) throw new Error(`${url}: ${errors[1]} error responses`);
+  return { rps, mbps, cpuPer1000: cpu === undefined ? undefined : (cpu / total) * 1000 };
+}
+
+/** The median of a list, with its spread (min–max): what a noisy machine allows one to report. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return {
+    median: sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2,
+    min: sorted[0],
+    max: sorted[sorted.length - 1],
+  };
+}
+
+/**
+ * nginx for a benchmark, one worker: /static/ serves `docroot`, everything else goes to the app over
+ * kept-alive connections; `locations` (internal ones) and `http` (e.g. a proxy_cache_path) are added.
+ */
+export function nginxConf({ dir, port, appPort, docroot, locations = '', http = '' }) {
+  const base = join(dir, `nginx-${port}`);
+  mkdirSync(base, { recursive: true });
+  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((t) => `${t}_temp_path ${base}/${t};`)
+    .join(' ');
+  const file = `${base}.conf`;
+  writeFileSync(
+    file,
+    `daemon off; user root; worker_processes 1; pid ${base}.pid; error_log ${base}.log;
+events {}
+http {
+  access_log off; sendfile on; ${temp}
+  ${http}
+  upstream app { server 127.0.0.1:${appPort}; keepalive 16; }
+  server {
+    listen 127.0.0.1:${port};
+    location /static/ { alias ${docroot}/; }
+${locations}
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`,
+  );
+  return file;
+}

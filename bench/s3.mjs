@@ -1,0 +1,163 @@
+#!/usr/bin/env node
+// `npm run bench:s3`: objects in a bucket, side by side on loopback (issue 13's table). A 64 MiB
+// object in an S3-protocol server (@20minutes/s3rver, checking signatures) served
+//   - by nginx from disk (the reference: the same bytes as a local file),
+//   - by nginx from the bucket, through the app's X-Accel-Redirect (sample/nginx-s3.conf),
+//   - the same with nginx's proxy_cache warm (the commented lines of that file turned on),
+//   - by the bucket itself, at a signed URL (its own ceiling),
+//   - by Node (mode off: GetObject streamed),
+// plus the app's 302 to a signed URL (backend 'redirect'; the bytes then come from the bucket) and
+// Node's CPU per delegated download against a JSON answer. Rounds interleave every case; figures
+// are medians of the rounds with their spread (min–max). Writes docs/benchmarks-s3.md.
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { children, freePort, median, nginxConf, start, waitFor, WRK, wrk } from './harness.mjs';
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const NAME = '64MiB.bin';
+
+/** sample/nginx-s3.conf's internal location, pointed at the bucket, its proxy_cache on or off. */
+function s3Location(s3Endpoint, cache) {
+  const sample = readFileSync('sample/nginx-s3.conf', 'utf8');
+  let block = /# --- s3-internal: begin[^\n]*\n([\s\S]*?)# --- s3-internal: end/.exec(sample)[1];
+  block = block.replace('proxy_pass http://127.0.0.1:9000/;', `proxy_pass ${s3Endpoint}/;`);
+  return cache
+    ? block.replace(/# (proxy_cache|proxy_cache_key|proxy_cache_valid|proxy_ignore_headers) /g, '$1 ')
+    : block;
+}
+
+async function main() {
+  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'downloadview-bench-s3-'));
+  const docroot = join(dir, 'files');
+  mkdirSync(docroot);
+  const data = Buffer.alloc(64 << 20, 7);
+  writeFileSync(join(docroot, NAME), data);
+
+  // The bucket, in its own process, with the object in it.
+  const s3Port = await freePort();
+  const s3Endpoint = `http://127.0.0.1:${s3Port}`;
+  start(process.execPath, ['test/support/s3rver-main.cjs', join(dir, 's3'), 'bench'], { S3RVER_PORT: String(s3Port) });
+  await waitFor(s3Port);
+  const client = new S3Client({
+    endpoint: s3Endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  await client.send(new PutObjectCommand({ Bucket: 'bench', Key: NAME, Body: data }));
+  const signed = await getSignedUrl(client, new GetObjectCommand({ Bucket: 'bench', Key: NAME }), { expiresIn: 3600 });
+
+  const apps = {};
+  for (const kind of ['s3-nginx', 's3-redirect', 's3-off']) {
+    const port = await freePort();
+    const child = start('node', ['.bench-build/bench/app.js'], {
+      BENCH_APP: kind,
+      BENCH_ROOT: docroot,
+      PORT: String(port),
+      S3_ENDPOINT: s3Endpoint,
+    });
+    apps[kind] = { port, pid: child.pid };
+  }
+  const [nginxPort, cachedPort] = [await freePort(), await freePort()];
+  for (const [port, cache] of [
+    [nginxPort, false],
+    [cachedPort, true],
+  ]) {
+    const http = `proxy_cache_path ${join(dir, `cache-${port}`)} levels=1:2 keys_zone=s3:10m max_size=1g inactive=1h use_temp_path=off;`;
+    const locations = s3Location(s3Endpoint, cache);
+    start('nginx', ['-c', nginxConf({ dir, port, appPort: apps['s3-nginx'].port, docroot, locations, http })]);
+  }
+  for (const port of [nginxPort, cachedPort, ...Object.values(apps).map((a) => a.port)]) await waitFor(port);
+
+  const url = (port, path) => `http://127.0.0.1:${port}${path}`;
+  // Warm the cache: one whole download through the caching nginx.
+  await fetch(url(cachedPort, `/s3/${NAME}`)).then((res) => res.arrayBuffer());
+  const cases = [
+    ['disk', 'nginx serving the file from disk (reference)', url(nginxPort, `/static/${NAME}`)],
+    [
+      'nginx',
+      'Nest + this module, nginx fetching from the bucket',
+      url(nginxPort, `/s3/${NAME}`),
+      apps['s3-nginx'].pid,
+    ],
+    ['cached', 'the same, nginx proxy_cache warm', url(cachedPort, `/s3/${NAME}`), apps['s3-nginx'].pid],
+    ['bucket', 'the bucket itself, at a signed URL (its ceiling here)', signed],
+    [
+      'node',
+      'Nest + this module, mode off: Node streams GetObject',
+      url(apps['s3-off'].port, `/s3/${NAME}`),
+      apps['s3-off'].pid,
+    ],
+    [
+      'redirect',
+      "Nest + this module, backend 'redirect': the 302 alone",
+      url(apps['s3-redirect'].port, `/s3/${NAME}`),
+      apps['s3-redirect'].pid,
+    ],
+    [
+      'delegated',
+      'the app answering X-Accel-Redirect, hit directly',
+      url(apps['s3-nginx'].port, `/s3/${NAME}`),
+      apps['s3-nginx'].pid,
+    ],
+    ['json', 'the same app, a JSON route', url(apps['s3-nginx'].port, '/json'), apps['s3-nginx'].pid],
+  ].map(([key, label, target, pid]) => ({ key, label, target, pid, runs: [] }));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of cases)
+      c.runs.push(wrk(c.target, c.pid, ['delegated', 'json', 'redirect'].includes(c.key) ? 5 : SECONDS));
+  }
+  const stat = (c, field) => (c.runs[0][field] === undefined ? undefined : median(c.runs.map((r) => r[field])));
+  const byKey = Object.fromEntries(
+    cases.map((c) => [c.key, { rps: stat(c, 'rps'), mbps: stat(c, 'mbps'), cpu: stat(c, 'cpuPer1000') }]),
+  );
+  const f = (n, d = 1) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const spread = (s, d = 1) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
+  const lines = ['| case | req/s | MB/s | Node CPU s / 1,000 |', '|---|---|---|---|'];
+  for (const c of cases) {
+    const m = byKey[c.key];
+    lines.push(`| ${c.label} | ${spread(m.rps)} | ${spread(m.mbps, 0)} | ${m.cpu ? spread(m.cpu, 3) : '—'} |`);
+  }
+  // Ratios per round (side by side), then their median and spread.
+  const perRound = (a, b, field = 'rps') =>
+    median(cases.find((c) => c.key === a).runs.map((r, i) => r[field] / cases.find((c) => c.key === b).runs[i][field]));
+  const cpuRatio = perRound('delegated', 'json', 'cpuPer1000');
+  const cacheRatio = perRound('cached', 'disk');
+  lines.push('', '| ratio (per round, median and spread) | figure | target | met? |', '|---|---|---|---|');
+  lines.push(
+    `| Node CPU per download delegated to nginx / per JSON response | ${spread(cpuRatio, 2)} | ≤ 1.3 | ${cpuRatio.median <= 1.3 ? 'yes' : 'no'} |`,
+  );
+  lines.push(
+    `| nginx with a warm cache / nginx from disk | ${spread(cacheRatio, 2)} | ≥ 0.9 | ${cacheRatio.median >= 0.9 ? 'yes' : 'no'} |`,
+  );
+  lines.push(`| nginx from the bucket / the bucket itself | ${spread(perRound('nginx', 'bucket'), 2)} | — | — |`);
+  lines.push(`| Node streaming / nginx from the bucket | ${spread(perRound('node', 'nginx'), 2)} | — | — |`);
+  const header =
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ` +
+    `nginx ${/nginx\/([\d.]+)/.exec(spawnSync('nginx', ['-v'], { encoding: 'utf8' }).stderr)?.[1] ?? '?'}` +
+    `, wrk ${WRK.join(' ')} -d${SECONDS}s (5 s for the 302, delegated and JSON rows), medians of ${ROUNDS} interleaved rounds (min–max).`;
+  const report = `${header}\n\n${lines.join('\n')}\n`;
+  console.log(report);
+  if (process.env.BENCH_WRITE !== '0') {
+    writeFileSync(
+      'docs/benchmarks-s3.md',
+      `# Benchmarks: objects in a bucket\n\n\`npm run bench:s3\` (bench/s3.mjs) reproduces these, on loopback, against @20minutes/s3rver (a JavaScript S3 server: its own speed is the ceiling of every row that reads from it).\n\n${report}`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(() => children.forEach((c) => c.kill()));
