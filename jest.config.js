@@ -23,6 +23,7 @@ const APP_SUITES = [
   'proxies.e2e',
   'healthcheck.e2e',
   'decision-log',
+  'shutdown',
 ];
 /**
  * App suites that run from src only: the packed apps install no AWS SDK (an optional peer

@@ -50,6 +50,13 @@ export interface DownloadModuleOptions {
    * false; `DOWNLOADVIEW_DEBUG=1` turns it on without a code change.
    */
   debug?: boolean;
+  /**
+   * When the app shuts down (`app.close()`, or SIGTERM with `app.enableShutdownHooks()`), how long
+   * the downloads Node is sending may take to finish, in milliseconds; meanwhile new file requests
+   * get a 503 with `Retry-After`, and what still runs at the end is closed and counted in the log.
+   * Default 25,000: below Kubernetes' 30 s grace period. Delegated downloads are the proxy's.
+   */
+  shutdownGracePeriod?: number;
 }
 
 /** What `@XSendfile()` takes: a route rule (its `destinationDir` optional when only `mode`/`backend` change), or false. */

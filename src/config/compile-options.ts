@@ -38,9 +38,22 @@ export interface CompiledOptions {
   readonly allowSymlinksOutside: boolean;
   /** Log why each file response was or was not delegated (`debug` option or `DOWNLOADVIEW_DEBUG`). */
   readonly debug: boolean;
+  /** Milliseconds the downloads Node sends may take to finish once the app shuts down. */
+  readonly shutdownGracePeriod: number;
 }
 
-const MODULE_KEYS = ['backend', 'rules', 'scope', 'mode', 'trustedProxies', 'allowSymlinksOutside', 'debug'];
+const MODULE_KEYS = [
+  'backend',
+  'rules',
+  'scope',
+  'mode',
+  'trustedProxies',
+  'allowSymlinksOutside',
+  'debug',
+  'shutdownGracePeriod',
+];
+/** Below Kubernetes' default 30 s terminationGracePeriodSeconds, leaving time for the rest of close(). */
+const DEFAULT_SHUTDOWN_GRACE_PERIOD = 25_000;
 const RULE_KEYS = [
   'sourceUrl',
   'sourceDir',
@@ -303,6 +316,14 @@ export function compileOptions(options: DownloadModuleOptions): CompiledOptions 
   if (options.allowSymlinksOutside !== undefined && typeof options.allowSymlinksOutside !== 'boolean') {
     throw new DownloadConfigError(where, 'allowSymlinksOutside', 'must be a boolean');
   }
+  const grace = options.shutdownGracePeriod;
+  if (grace !== undefined && !(Number.isSafeInteger(grace) && grace >= 0)) {
+    throw new DownloadConfigError(
+      where,
+      'shutdownGracePeriod',
+      `must be a whole number of milliseconds, got ${JSON.stringify(grace)}`,
+    );
+  }
   if (options.debug !== undefined && typeof options.debug !== 'boolean') {
     throw new DownloadConfigError(where, 'debug', 'must be a boolean');
   }
@@ -318,6 +339,7 @@ export function compileOptions(options: DownloadModuleOptions): CompiledOptions 
     trustedProxies: compileTrustedProxies(options.trustedProxies),
     allowSymlinksOutside: options.allowSymlinksOutside ?? false,
     debug: options.debug ?? debugFromEnvironment(),
+    shutdownGracePeriod: grace ?? DEFAULT_SHUTDOWN_GRACE_PERIOD,
   };
 }
 

@@ -3,6 +3,7 @@ import {
   Injectable,
   Logger,
   StreamableFile,
+  type BeforeApplicationShutdown,
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
@@ -22,6 +23,7 @@ import { serveDownload } from '../serving/serve-download.js';
 import { destroyOnClose } from '../serving/destroy-on-close.js';
 import { serveRemote } from '../serving/serve-remote.js';
 import { serveObject } from '../serving/serve-object.js';
+import { DownloadDrain } from '../serving/download-drain.js';
 import { downloadResponse, sendDownloadResponsesOnOlderNest } from '../serving/web-response.js';
 import { isInside } from '../storage/path-safety.js';
 import { whyProxyWillNotConsume, type IncomingLike } from './proxy-detection.js';
@@ -50,8 +52,9 @@ function plainFileIdentity(file: StreamableFile): FileIdentity | undefined {
  * rule matches, and serves the other `DownloadFile`s from Node with full HTTP semantics.
  */
 @Injectable()
-export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
+export class DownloadInterceptor implements NestInterceptor, OnModuleInit, BeforeApplicationShutdown {
   readonly #plans = new WeakMap<Function, RoutePlan>();
+  readonly #drain = new DownloadDrain();
   /** Set when the decision log is on (`debug`): one debug line per file response. */
   readonly #log?: Logger;
 
@@ -63,6 +66,14 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
     private readonly scanner: MetadataScanner,
   ) {
     if (options.debug) this.#log = new Logger('DownloadModule');
+  }
+
+  /**
+   * Shutdown (`app.close()`, or SIGTERM with `app.enableShutdownHooks()`): the downloads Node is
+   * sending get `shutdownGracePeriod` to finish, new file requests a 503; then the rest is closed.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.#drain.drain(this.options.shutdownGracePeriod, new Logger('DownloadModule'));
   }
 
   onModuleInit(): void {
@@ -134,6 +145,8 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit {
       }
     }
     this.#log?.debug(`${describeRequest(request, file)} served by Node: ${notDelegated}`);
+    if (this.#drain.draining) return this.#drain.refuse(file);
+    this.#drain.track(response);
     if (!isDownloadFile) return file;
     if (file.object) return serveObject(file, file.object, request, response);
     if (file.remoteUrl && !file.path) return serveRemote(file);

@@ -1,0 +1,61 @@
+import type { Logger } from '@nestjs/common';
+import type { ServerResponse } from 'node:http';
+import type { StreamableFile } from '@nestjs/common';
+import { rawResponse } from './destroy-on-close.js';
+import { downloadResponse } from './web-response.js';
+
+/** What a client is told while the app drains: come back in a moment (another instance will answer). */
+const RETRY_AFTER_SECONDS = '5';
+
+/**
+ * The downloads Node is sending, and a bounded drain of them at shutdown. An orchestrator gives a
+ * stopping app a grace period (Kubernetes: 30 s, then SIGKILL); Nest's shutdown hooks would wait for
+ * every response in flight with no bound, so slow downloads would be cut by the SIGKILL anyway, and
+ * uncounted. Here: for `gracePeriod` ms the downloads in flight may finish while new file requests
+ * get a 503 with Retry-After; what still runs then is closed, and counted in the log. Delegated
+ * downloads are not here: the proxy holds them, and a restart of the app does not touch them.
+ */
+export class DownloadDrain {
+  readonly #inFlight = new Set<ServerResponse>();
+  #draining = false;
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Counts a response Node is about to send a file on, until it closes. */
+  track(response: unknown): void {
+    const raw = rawResponse(response);
+    if (typeof raw.once !== 'function' || raw.writableFinished || raw.destroyed) return;
+    this.#inFlight.add(raw);
+    raw.once('close', () => this.#inFlight.delete(raw));
+  }
+
+  /** The answer to a file request that comes in while draining: 503, Retry-After, nothing opened. */
+  refuse(file: StreamableFile): Response {
+    file.getStream().destroy();
+    return downloadResponse(null, {
+      status: 503,
+      headers: { 'Retry-After': RETRY_AFTER_SECONDS, 'Cache-Control': 'no-store', Connection: 'close' },
+    });
+  }
+
+  /** Lets the downloads in flight finish for up to `gracePeriod` ms, then closes what remains. */
+  async drain(gracePeriod: number, logger: Logger): Promise<void> {
+    this.#draining = true;
+    if (this.#inFlight.size === 0) return;
+    logger.log(`shutting down: ${this.#inFlight.size} downloads in flight, waiting up to ${gracePeriod} ms for them`);
+    const deadline = Date.now() + gracePeriod;
+    while (this.#inFlight.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now()))));
+    }
+    const cut = this.#inFlight.size;
+    if (cut === 0) {
+      logger.log('shutting down: every download in flight finished');
+      return;
+    }
+    for (const response of this.#inFlight) response.destroy();
+    this.#inFlight.clear();
+    logger.warn(`shutting down: closed ${cut} downloads still running after the ${gracePeriod} ms grace period`);
+  }
+}
