@@ -51,6 +51,7 @@ const objects = process.env.S3_ENDPOINT
       }),
       bucket: 'bench',
       baseUrl: '/objects/',
+      checkExists: process.env.S3_CHECK_EXISTS !== '0',
     })
   : undefined;
 

@@ -57,13 +57,15 @@ async function main() {
   const signed = await getSignedUrl(client, new GetObjectCommand({ Bucket: 'bench', Key: NAME }), { expiresIn: 3600 });
 
   const apps = {};
-  for (const kind of ['s3-nginx', 's3-redirect', 's3-off']) {
+  // s3-nginx-unchecked: the same as s3-nginx with checkExists: false (no HeadObject per download).
+  for (const kind of ['s3-nginx', 's3-nginx-unchecked', 's3-redirect', 's3-off']) {
     const port = await freePort();
     const child = start('node', ['.bench-build/bench/app.js'], {
-      BENCH_APP: kind,
+      BENCH_APP: kind.replace('-unchecked', ''),
       BENCH_ROOT: docroot,
       PORT: String(port),
       S3_ENDPOINT: s3Endpoint,
+      S3_CHECK_EXISTS: kind.endsWith('-unchecked') ? '0' : '1',
     });
     apps[kind] = { port, pid: child.pid };
   }
@@ -109,11 +111,19 @@ async function main() {
       url(apps['s3-nginx'].port, `/s3/${NAME}`),
       apps['s3-nginx'].pid,
     ],
+    [
+      'delegatedUnchecked',
+      'the same with checkExists: false (no HeadObject)',
+      url(apps['s3-nginx-unchecked'].port, `/s3/${NAME}`),
+      apps['s3-nginx-unchecked'].pid,
+    ],
     ['json', 'the same app, a JSON route', url(apps['s3-nginx'].port, '/json'), apps['s3-nginx'].pid],
   ].map(([key, label, target, pid]) => ({ key, label, target, pid, runs: [] }));
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of cases)
-      c.runs.push(wrk(c.target, c.pid, ['delegated', 'json', 'redirect'].includes(c.key) ? 5 : SECONDS));
+      c.runs.push(
+        wrk(c.target, c.pid, ['delegated', 'delegatedUnchecked', 'json', 'redirect'].includes(c.key) ? 5 : SECONDS),
+      );
   }
   const stat = (c, field) => (c.runs[0][field] === undefined ? undefined : median(c.runs.map((r) => r[field])));
   const byKey = Object.fromEntries(
@@ -131,9 +141,13 @@ async function main() {
     median(cases.find((c) => c.key === a).runs.map((r, i) => r[field] / cases.find((c) => c.key === b).runs[i][field]));
   const cpuRatio = perRound('delegated', 'json', 'cpuPer1000');
   const cacheRatio = perRound('cached', 'disk');
+  const uncheckedRatio = perRound('delegatedUnchecked', 'json', 'cpuPer1000');
   lines.push('', '| ratio (per round, median and spread) | figure | target | met? |', '|---|---|---|---|');
   lines.push(
     `| Node CPU per download delegated to nginx / per JSON response | ${spread(cpuRatio, 2)} | ≤ 1.3 | ${cpuRatio.median <= 1.3 ? 'yes' : 'no'} |`,
+  );
+  lines.push(
+    `| the same with checkExists: false / per JSON response | ${spread(uncheckedRatio, 2)} | ≤ 1.3 | ${uncheckedRatio.median <= 1.3 ? 'yes' : 'no'} |`,
   );
   lines.push(
     `| nginx with a warm cache / nginx from disk | ${spread(cacheRatio, 2)} | ≥ 0.9 | ${cacheRatio.median >= 0.9 ? 'yes' : 'no'} |`,

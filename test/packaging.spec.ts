@@ -80,7 +80,9 @@ describe('the packed tarball', () => {
       symlinkSync(join(packed, dir, 'node_modules'), join(app, 'node_modules'));
       try {
         const { stdout } = await run('node', ['--preserve-symlinks', '-e', script], { cwd: app });
-        expect(stdout.trim()).toBe('S3Storage needs @aws-sdk/client-s3 for its commands: npm install @aws-sdk/client-s3');
+        expect(stdout.trim()).toBe(
+          'S3Storage needs @aws-sdk/client-s3 for its commands: npm install @aws-sdk/client-s3',
+        );
       } finally {
         rmSync(app, { recursive: true, force: true });
       }

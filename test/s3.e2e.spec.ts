@@ -34,11 +34,20 @@ function bytes(size: number, seed: number): Buffer {
   return data;
 }
 
-@Controller('s3')
+/** The same bucket without the HeadObject in download() (checkExists: false), and what it sends. */
+let unchecked: S3Storage;
+const commandsSent: string[] = [];
+
+@Controller()
 class ObjectsController {
-  @Get(':name')
+  @Get('s3/:name')
   file(@Param('name') name: string) {
     return storage.download(name);
+  }
+
+  @Get('s3-unchecked/:name')
+  unchecked(@Param('name') name: string) {
+    return unchecked.download(name);
   }
 }
 
@@ -64,6 +73,19 @@ const ODD_NAMES = ['with space.bin', 'été – ünïcode.txt', '100%.txt', 'a#b
 beforeAll(async () => {
   s3 = await startS3([BUCKET]);
   storage = new S3Storage({ client: s3.client(), bucket: BUCKET, prefix: 'uploads/', baseUrl: '/files/' });
+  const counted = s3.client();
+  const send = counted.send.bind(counted) as (command: object, options?: object) => Promise<unknown>;
+  counted.send = ((command: object, options?: object) => {
+    commandsSent.push(command.constructor.name);
+    return send(command, options);
+  }) as typeof counted.send;
+  unchecked = new S3Storage({
+    client: counted,
+    bucket: BUCKET,
+    prefix: 'uploads/',
+    baseUrl: '/files/',
+    checkExists: false,
+  });
   const objects: [string, Buffer][] = [
     ['one.bin', bytes(MiB, 1)],
     ['big.bin', bytes(64 * MiB, 2)],
@@ -106,6 +128,29 @@ describe('the S3 server checks signatures (what makes these tests mean something
   });
 });
 
+describe('signed URLs', () => {
+  it("are the SDK's own getSignedUrl() URLs, byte for byte, path-style and virtual-hosted", async () => {
+    const { S3Client } = await import('@aws-sdk/client-s3');
+    const awsClient = new S3Client({
+      region: 'eu-west-3',
+      credentials: { accessKeyId: 'AKID', secretAccessKey: 'secret' },
+    });
+    const aws = new S3Storage({ client: awsClient, bucket: 'my-bucket' });
+    const date = new Date('2026-11-30T12:00:00Z');
+    for (const signer of [storage.signedUrls, aws.signedUrls]) {
+      for (const key of ['a.bin', 'dir/été – x.txt', "100% #1 ?x=y it's (1)*!.txt", 'a+b=c&d;e,f@g$h~i.txt']) {
+        const disposition = `attachment; filename="x"; filename*=UTF-8''${encodeURIComponent(key)}`;
+        const fast = await signer.sign(key, 'text/plain; charset=utf-8', disposition, 60, date);
+        expect(fast).toBe(await signer.reference(key, 'text/plain; charset=utf-8', disposition, 60, date));
+      }
+    }
+    expect(new URL(await aws.signedUrls.sign('k', 'a', 'b', 60, date)).host).toBe(
+      'my-bucket.s3.eu-west-3.amazonaws.com',
+    );
+    awsClient.destroy();
+  });
+});
+
 describe("served by nginx from the private bucket (backend 'nginx', sample/nginx-s3.conf)", () => {
   let app: INestApplication;
   let nginx: RunningServer;
@@ -140,6 +185,18 @@ describe("served by nginx from the private bucket (backend 'nginx', sample/nginx
     },
     60_000,
   );
+
+  it('checkExists: false sends no HeadObject; nginx answers a missing object with its own 404', async () => {
+    commandsSent.length = 0;
+    const res = await fetchBytes(`${base}/s3-unchecked/one.bin`);
+    expect(sha256(res.body)).toBe(sha256(stored.get('one.bin')!));
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename=one.bin');
+    const missing = await fetchBytes(`${base}/s3-unchecked/nope.bin`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.toString()).not.toContain(BUCKET);
+    expect(missing.body.toString()).toContain('nginx');
+    expect(commandsSent).toEqual([]);
+  });
 
   it('a range is a 206 slice from the bucket, through nginx', async () => {
     const res = await fetchBytes(`${base}/s3/big.bin`, { headers: { Range: 'bytes=1048576-2097151' } });
@@ -312,6 +369,17 @@ describe('served by Node (no rule, or mode off): GetObject streamed, HTTP semant
       headers: { Range: 'bytes=0-9', 'If-Range': (await storage.download('one.bin')).etag! },
     });
     expect(fresh.status).toBe(206);
+  });
+
+  it('checkExists: false asks the bucket when Node serves: the bytes, ranges, and a 404 for a missing key', async () => {
+    commandsSent.length = 0;
+    const res = await fetchBytes(`${base}/s3-unchecked/one.bin`, { headers: { Range: 'bytes=10-19' } });
+    expect(res.status).toBe(206);
+    expect(res.body.equals(stored.get('one.bin')!.subarray(10, 20))).toBe(true);
+    expect(commandsSent).toEqual(['HeadObjectCommand', 'GetObjectCommand']);
+    const missing = await fetchBytes(`${base}/s3-unchecked/nope.bin`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.toString()).not.toContain(BUCKET);
   });
 
   it('HEAD: the length and validators, no body', async () => {

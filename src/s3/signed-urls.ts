@@ -1,0 +1,114 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+
+type Presigner = typeof import('@aws-sdk/s3-request-presigner');
+type ClientS3 = typeof import('@aws-sdk/client-s3');
+
+/** RFC 3986 encoding, as the SDK encodes keys and query values (encodeURIComponent leaves !'()*). */
+function encode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** What every signed GET URL of a bucket shares: where it points, and the query the SDK adds. */
+interface UrlTemplate {
+  protocol: string;
+  hostname: string;
+  port?: number;
+  host: string;
+  /** The path before the key: `/<bucket>/` path-style, `/` virtual-hosted. */
+  prefix: string;
+  /** What the SDK adds to a GetObject URL (`x-id`, `x-amz-checksum-mode`…), besides the signature. */
+  query: Record<string, string>;
+}
+
+const PROBE_KEY = 'downloadview-probe';
+
+/**
+ * Signed GetObject URLs, ten times cheaper than `getSignedUrl()` per download: that one runs the
+ * whole command stack (serialisation, endpoint resolution) for every URL, about 0.7 ms of CPU
+ * here against 0.07 ms for the SDK's own `S3RequestPresigner` on a prepared request. The request is
+ * prepared from one URL that `getSignedUrl()` makes at first use (same endpoint, addressing style
+ * and query), so the URLs are the SDK's own, byte for byte (test/s3.e2e.spec.ts compares them);
+ * when that URL does not have the expected shape, every URL comes from `getSignedUrl()`.
+ */
+export class SignedUrls {
+  #template?: Promise<UrlTemplate | undefined>;
+  readonly #presigner: InstanceType<Presigner['S3RequestPresigner']>;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    private readonly sdk: ClientS3,
+    private readonly presignerSdk: Presigner,
+  ) {
+    this.#presigner = new presignerSdk.S3RequestPresigner(client.config);
+  }
+
+  /** A GET URL of `key`, valid `expiresIn` seconds, whose answer carries these two headers. */
+  async sign(
+    key: string,
+    contentType: string,
+    disposition: string,
+    expiresIn: number,
+    signingDate?: Date,
+  ): Promise<string> {
+    const template = await (this.#template ??= this.#probe());
+    if (!template) return this.#slow(key, contentType, disposition, expiresIn, signingDate);
+    const signed = await this.#presigner.presign(
+      {
+        method: 'GET',
+        protocol: template.protocol,
+        hostname: template.hostname,
+        port: template.port,
+        path: template.prefix + key.split('/').map(encode).join('/'),
+        query: { ...template.query, 'response-content-disposition': disposition, 'response-content-type': contentType },
+        headers: { host: template.host },
+      },
+      { expiresIn, signingDate },
+    );
+    const query = Object.entries(signed.query ?? {})
+      .map(([name, value]) => `${encode(name)}=${encode(value as string)}`)
+      .sort()
+      .join('&');
+    return `${template.protocol}//${template.host}${signed.path}?${query}`;
+  }
+
+  /** The SDK's own way, for every URL: the reference the fast one is compared with. */
+  #slow(key: string, contentType: string, disposition: string, expiresIn: number, signingDate?: Date): Promise<string> {
+    const command = new this.sdk.GetObjectCommand({
+      Bucket: this.bucket,
+      Key: key,
+      ResponseContentType: contentType,
+      ResponseContentDisposition: disposition,
+    });
+    return this.presignerSdk.getSignedUrl(this.client, command, { expiresIn, signingDate });
+  }
+
+  /** getSignedUrl() once, for the shape every URL of this bucket has. */
+  async #probe(): Promise<UrlTemplate | undefined> {
+    const url = new URL(await this.#slow(PROBE_KEY, 'a', 'b', 60));
+    if (!url.pathname.endsWith(`/${PROBE_KEY}`)) return undefined;
+    const query: Record<string, string> = {};
+    for (const [name, value] of url.searchParams) {
+      if (!name.startsWith('X-Amz-') && !name.startsWith('response-')) query[name] = value;
+    }
+    return {
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port ? Number(url.port) : undefined,
+      host: url.host,
+      prefix: url.pathname.slice(0, -PROBE_KEY.length),
+      query,
+    };
+  }
+
+  /** For tests: the URL as getSignedUrl() makes it. */
+  reference(
+    key: string,
+    contentType: string,
+    disposition: string,
+    expiresIn: number,
+    signingDate: Date,
+  ): Promise<string> {
+    return this.#slow(key, contentType, disposition, expiresIn, signingDate);
+  }
+}
