@@ -26,12 +26,15 @@ async function bootstrap(): Promise<void> {
   // mode 'auto': a request that lighttpd announces (X-Sendfile-Type) is delegated, any other one is
   // served by Node, so the sample downloads real files with or without a proxy in front.
   // debug: the decision log says why each file was or was not delegated (DOWNLOADVIEW_DEBUG=0: off).
-  const app = await NestFactory.create(
-    AppModule.forRoot(root, { mode: 'auto', debug: process.env.DOWNLOADVIEW_DEBUG !== '0' }),
-    {
-      logger: ['fatal', 'error', 'warn', 'debug'], // the decision log, without the route map
-    },
-  );
+  // shutdownGracePeriod: on Ctrl-C or SIGTERM, what Node is sending may finish for that long.
+  const options = {
+    mode: 'auto' as const,
+    debug: process.env.DOWNLOADVIEW_DEBUG !== '0',
+    shutdownGracePeriod: Number(process.env.SAMPLE_SHUTDOWN_GRACE_MS ?? 25_000),
+  };
+  const app = await NestFactory.create(AppModule.forRoot(root, options), {
+    logger: ['fatal', 'error', 'warn', 'debug'], // the decision log, without the route map
+  });
   app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port, '127.0.0.1');

@@ -3,12 +3,12 @@ import { Controller, Get, Logger, Param, type INestApplication } from '@nestjs/c
 import { jest } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DownloadModule, FileSystemStorage, type DownloadModuleOptions } from 'nestjs-downloadview';
 import { createTestApp } from './support/platform.js';
 import { fetchBytes, sha256, writeBinaryFile } from './support/servers.js';
+import { slowDownload } from './support/slow-client.js';
 
 // A bounded drain at shutdown (shutdownGracePeriod): downloads Node is sending may finish, new file
 // requests get a 503, and what still runs at the end is closed and counted.
@@ -41,55 +41,7 @@ async function appWith(options: DownloadModuleOptions): Promise<{ app: INestAppl
   return { app, port: (app.getHttpServer().address() as { port: number }).port };
 }
 
-/** A download whose client reads `bytesPerTick` every 10 ms (slow enough to be in flight at shutdown), or as fast as it comes. */
-function slowDownload(port: number, bytesPerTick: number) {
-  let received = 0;
-  const chunks: Buffer[] = [];
-  const done = new Promise<{ complete: boolean; received: number; body: Buffer }>((resolve) => {
-    const req = httpRequest(
-      { host: '127.0.0.1', port, path: '/file/big.bin', agent: false },
-      (res: IncomingMessage) => {
-        if (bytesPerTick === Infinity) {
-          res.on('data', (chunk: Buffer) => {
-            chunks.push(chunk);
-            received += chunk.length;
-          });
-        } else {
-          res.pause();
-        }
-        const timer = setInterval(() => {
-          if (bytesPerTick === Infinity) return;
-          let chunk: Buffer | null;
-          let taken = 0;
-          while (taken < bytesPerTick && (chunk = res.read() as Buffer | null)) {
-            chunks.push(chunk);
-            taken += chunk.length;
-          }
-          received += taken;
-        }, 10);
-        const finish = (complete: boolean) => {
-          clearInterval(timer);
-          resolve({ complete, received, body: Buffer.concat(chunks) });
-        };
-        res.once('end', () => finish(received + (res.readableLength ?? 0) >= SIZE));
-        res.once('aborted', () => finish(false));
-        res.once('error', () => finish(false));
-        res.once('close', () => finish(received >= SIZE));
-      },
-    );
-    req.on('error', () => resolve({ complete: false, received, body: Buffer.concat(chunks) }));
-    req.end();
-  });
-  const started = new Promise<void>((resolve) => {
-    const check = setInterval(() => {
-      if (received > 0) {
-        clearInterval(check);
-        resolve();
-      }
-    }, 5);
-  });
-  return { done, started };
-}
+const slow = (port: number, bytesPerTick: number) => slowDownload(port, '/file/big.bin', SIZE, bytesPerTick);
 
 describe('shutdownGracePeriod: a bounded drain of the downloads Node is sending', () => {
   let logs: string[];
@@ -106,7 +58,7 @@ describe('shutdownGracePeriod: a bounded drain of the downloads Node is sending'
   it('cuts what still runs at the end of the grace period, counts it, and refuses new files meanwhile', async () => {
     const { app, port } = await appWith({ shutdownGracePeriod: 1500 });
     // 4 KiB per 10 ms: 64 MiB would take minutes.
-    const downloads = Array.from({ length: 5 }, () => slowDownload(port, 4096));
+    const downloads = Array.from({ length: 5 }, () => slow(port, 4096));
     await Promise.all(downloads.map((d) => d.started));
     const started = Date.now();
     const closing = app.close();
@@ -130,7 +82,7 @@ describe('shutdownGracePeriod: a bounded drain of the downloads Node is sending'
   it('lets downloads that finish within the grace period finish whole, and closes as soon as they have', async () => {
     const { app, port } = await appWith({ shutdownGracePeriod: 20_000 });
     // Read as fast as they come: well under the grace period.
-    const downloads = Array.from({ length: 3 }, () => slowDownload(port, Infinity));
+    const downloads = Array.from({ length: 3 }, () => slow(port, Infinity));
     await Promise.all(downloads.map((d) => d.started));
     const started = Date.now();
     await app.close();

@@ -1,0 +1,70 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+
+export interface SlowDownload {
+  /** Resolves when the first bytes arrived: the download is in flight. */
+  started: Promise<void>;
+  /** Resolves when it ended: whole (`complete`) or cut, with what arrived. */
+  done: Promise<{ complete: boolean; received: number; body: Buffer }>;
+  /** Reads faster or slower from now on (Infinity: as fast as the bytes come). */
+  setRate(bytesPerTick: number): void;
+}
+
+/**
+ * A client that reads a download `bytesPerTick` every 10 ms (or as fast as it comes), on its own
+ * connection: what a slow client looks like to a server. It stops by itself when the answer ends.
+ */
+export function slowDownload(port: number, path: string, size: number, bytesPerTick: number): SlowDownload {
+  let received = 0;
+  let rate = bytesPerTick;
+  let response: IncomingMessage | undefined;
+  const chunks: Buffer[] = [];
+  const take = (chunk: Buffer) => {
+    chunks.push(chunk);
+    received += chunk.length;
+  };
+  const flow = () => {
+    if (!response || rate !== Infinity) return;
+    response.on('data', take);
+    response.resume();
+  };
+  const done = new Promise<{ complete: boolean; received: number; body: Buffer }>((resolve) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      response = res;
+      if (rate === Infinity) flow();
+      else res.pause();
+      const timer = setInterval(() => {
+        if (rate === Infinity) return;
+        let chunk: Buffer | null;
+        for (let taken = 0; taken < rate && (chunk = res.read() as Buffer | null); taken += chunk.length) take(chunk);
+      }, 10);
+      const finish = () => {
+        clearInterval(timer);
+        resolve({ complete: received === size && res.complete, received, body: Buffer.concat(chunks) });
+      };
+      res.once('end', finish);
+      res.once('close', finish);
+    });
+    req.on('error', () => resolve({ complete: false, received, body: Buffer.concat(chunks) }));
+    req.end();
+  });
+  const started = new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (received > 0) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 5);
+    void done.then(() => {
+      clearInterval(check);
+      resolve();
+    });
+  });
+  return {
+    done,
+    started,
+    setRate(bytesPerTick: number) {
+      rate = bytesPerTick;
+      flow();
+    },
+  };
+}
