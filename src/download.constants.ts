@@ -4,3 +4,5 @@ export const XSENDFILE_METADATA = 'nestjs-downloadview:xsendfile';
 export const SENDFILE_TYPE_HEADER = 'x-sendfile-type';
 /** Injection token of the validated, compiled module options. */
 export const COMPILED_DOWNLOAD_OPTIONS = Symbol('nestjs-downloadview:compiled-options');
+/** Injection token: whether DownloadModule installed its interceptor globally (not with forRoot({ scope: 'decorated' })). */
+export const GLOBAL_DOWNLOAD_INTERCEPTOR = Symbol('nestjs-downloadview:global-interceptor');

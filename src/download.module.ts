@@ -1,14 +1,32 @@
-import { Module } from '@nestjs/common';
+import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_INTERCEPTOR, DiscoveryModule } from '@nestjs/core';
 import { compileOptions } from './config/compile-options.js';
 import type { DownloadModuleOptions } from './download.interfaces.js';
-import { ConfigurableDownloadModule, DOWNLOAD_MODULE_OPTIONS } from './download.module-definition.js';
-import { COMPILED_DOWNLOAD_OPTIONS } from './download.constants.js';
+import {
+  ConfigurableDownloadModule,
+  DOWNLOAD_ASYNC_OPTIONS_TYPE,
+  DOWNLOAD_MODULE_OPTIONS,
+  DOWNLOAD_OPTIONS_TYPE,
+} from './download.module-definition.js';
+import { COMPILED_DOWNLOAD_OPTIONS, GLOBAL_DOWNLOAD_INTERCEPTOR } from './download.constants.js';
 import { DownloadInterceptor } from './interceptors/download.interceptor.js';
 
+/** The module, with its interceptor installed globally or, for `scope: 'decorated'`, not at all. */
+function withInterceptor(module: DynamicModule, global: boolean): DynamicModule {
+  return {
+    ...module,
+    providers: [
+      ...(module.providers ?? []),
+      { provide: GLOBAL_DOWNLOAD_INTERCEPTOR, useValue: global },
+      ...(global ? [{ provide: APP_INTERCEPTOR, useExisting: DownloadInterceptor }] : []),
+    ],
+  };
+}
+
 /**
- * Registers a global interceptor that hands file downloads over to the reverse proxy
- * (`DownloadModule.forRoot({ backend, rules })` or `forRootAsync({ useFactory, inject })`).
+ * Hands file downloads over to the reverse proxy (`DownloadModule.forRoot({ backend, rules })` or
+ * `forRootAsync({ useFactory, inject })`) through a global interceptor; with
+ * `forRoot({ scope: 'decorated' })`, through the `@XSendfile()` routes' own interceptor only.
  */
 @Module({
   // DiscoveryModule: the interceptor checks every route's @XSendfile() rule at startup.
@@ -21,8 +39,16 @@ import { DownloadInterceptor } from './interceptors/download.interceptor.js';
       inject: [DOWNLOAD_MODULE_OPTIONS],
     },
     DownloadInterceptor,
-    { provide: APP_INTERCEPTOR, useExisting: DownloadInterceptor },
   ],
-  exports: [COMPILED_DOWNLOAD_OPTIONS, DownloadInterceptor],
+  exports: [COMPILED_DOWNLOAD_OPTIONS, DownloadInterceptor, GLOBAL_DOWNLOAD_INTERCEPTOR],
 })
-export class DownloadModule extends ConfigurableDownloadModule {}
+export class DownloadModule extends ConfigurableDownloadModule {
+  static override forRoot(options: typeof DOWNLOAD_OPTIONS_TYPE): DynamicModule {
+    return withInterceptor(super.forRoot(options), options.scope !== 'decorated');
+  }
+
+  /** The options come later: the interceptor is installed globally (decorated routes still only, if so configured). */
+  static override forRootAsync(options: typeof DOWNLOAD_ASYNC_OPTIONS_TYPE): DynamicModule {
+    return withInterceptor(super.forRootAsync(options), true);
+  }
+}

@@ -9,6 +9,7 @@ import request from 'supertest';
 import {
   DownloadConfigError,
   DownloadFile,
+  DownloadInterceptor,
   DownloadModule,
   XSendfile,
   type DownloadBackend,
@@ -117,6 +118,37 @@ describe('DownloadModule configuration', () => {
     const plain = await request(app.getHttpServer()).get('/plain');
     expect(plain.headers['x-sendfile']).toBeUndefined();
     expect(plain.body.toString()).toBe('A\n');
+    await app.close();
+  });
+
+  it("scope 'decorated' (forRoot) installs no global interceptor: only @XSendfile routes run it, once", async () => {
+    const intercept = jest.spyOn(DownloadInterceptor.prototype, 'intercept');
+    try {
+      for (const scope of ['decorated', 'global'] as const) {
+        intercept.mockClear();
+        const app = await appWith({ rules: [rule], scope });
+        const server = request(app.getHttpServer());
+        expect((await server.get('/json')).body).toEqual({ ok: true });
+        expect(intercept).toHaveBeenCalledTimes(scope === 'decorated' ? 0 : 1);
+        intercept.mockClear();
+        assertXSendfile(await server.get('/decorated'), { filePath: '/srv/files/a.txt' });
+        // Global and route-bound both present in global scope: the work is done once.
+        expect(intercept).toHaveBeenCalledTimes(1);
+        await app.close();
+      }
+    } finally {
+      intercept.mockRestore();
+    }
+  });
+
+  it("scope 'decorated' through forRootAsync: the interceptor is global, and converts only @XSendfile routes", async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [DownloadModule.forRootAsync({ useFactory: () => ({ rules: [rule], scope: 'decorated' as const }) })],
+      controllers: [FilesController],
+    }).compile();
+    const app = await createTestApp(moduleRef);
+    assertXSendfile(await request(app.getHttpServer()).get('/decorated'), { filePath: '/srv/files/a.txt' });
+    expect((await request(app.getHttpServer()).get('/plain')).headers['x-sendfile']).toBeUndefined();
     await app.close();
   });
 

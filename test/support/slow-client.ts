@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 
 export interface SlowDownload {
   /** Resolves when the first bytes arrived: the download is in flight. */
   started: Promise<void>;
-  /** Resolves when it ended: whole (`complete`) or cut, with what arrived. */
-  done: Promise<{ complete: boolean; received: number; body: Buffer }>;
+  /** Resolves when it ended: whole (`complete`) or cut, with how much arrived and its SHA-256. */
+  done: Promise<{ complete: boolean; received: number; sha256: string }>;
   /** Reads faster or slower from now on (Infinity: as fast as the bytes come). */
   setRate(bytesPerTick: number): void;
+  /** The bytes read so far. */
+  received(): number;
 }
 
 /**
@@ -17,9 +20,10 @@ export function slowDownload(port: number, path: string, size: number, bytesPerT
   let received = 0;
   let rate = bytesPerTick;
   let response: IncomingMessage | undefined;
-  const chunks: Buffer[] = [];
+  // Hashed as it arrives: many clients holding whole files would hold gigabytes.
+  const hash = createHash('sha256');
   const take = (chunk: Buffer) => {
-    chunks.push(chunk);
+    hash.update(chunk);
     received += chunk.length;
   };
   const flow = () => {
@@ -27,7 +31,7 @@ export function slowDownload(port: number, path: string, size: number, bytesPerT
     response.on('data', take);
     response.resume();
   };
-  const done = new Promise<{ complete: boolean; received: number; body: Buffer }>((resolve) => {
+  const done = new Promise<{ complete: boolean; received: number; sha256: string }>((resolve) => {
     const req = httpRequest({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       response = res;
       if (rate === Infinity) flow();
@@ -37,14 +41,17 @@ export function slowDownload(port: number, path: string, size: number, bytesPerT
         let chunk: Buffer | null;
         for (let taken = 0; taken < rate && (chunk = res.read() as Buffer | null); taken += chunk.length) take(chunk);
       }, 10);
+      let finished = false;
       const finish = () => {
+        if (finished) return; // 'end', then 'close'
+        finished = true;
         clearInterval(timer);
-        resolve({ complete: received === size && res.complete, received, body: Buffer.concat(chunks) });
+        resolve({ complete: received === size && res.complete, received, sha256: hash.digest('hex') });
       };
       res.once('end', finish);
       res.once('close', finish);
     });
-    req.on('error', () => resolve({ complete: false, received, body: Buffer.concat(chunks) }));
+    req.on('error', () => resolve({ complete: false, received, sha256: '' }));
     req.end();
   });
   const started = new Promise<void>((resolve) => {
@@ -66,5 +73,6 @@ export function slowDownload(port: number, path: string, size: number, bytesPerT
       rate = bytesPerTick;
       flow();
     },
+    received: () => received,
   };
 }
