@@ -93,3 +93,13 @@ ${locations}
   );
   return file;
 }
+
+/** Runs a benchmark, reports its failure, and stops every process it started, whatever happened. */
+export function runBenchmark(main) {
+  main()
+    .catch((error) => {
+      console.error(error);
+      process.exitCode = 1;
+    })
+    .finally(() => children.forEach((c) => c.kill()));
+}

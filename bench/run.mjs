@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { children, freePort, nginxConf, start, waitFor, WRK, wrk } from './harness.mjs';
+import { freePort, nginxConf, start, waitFor, WRK, wrk, runBenchmark } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const LONG_DURATION = 3 * DURATION;
@@ -190,9 +190,4 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => children.forEach((c) => c.kill()));
+runBenchmark(main);

@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { children, freePort, median, nginxConf, start, waitFor, WRK, wrk } from './harness.mjs';
+import { freePort, median, nginxConf, start, waitFor, WRK, wrk, runBenchmark } from './harness.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -169,9 +169,4 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(() => children.forEach((c) => c.kill()));
+runBenchmark(main);
