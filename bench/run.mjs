@@ -6,11 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, nginxConf, start, waitFor, WRK, wrk, runBenchmark } from './harness.mjs';
+import { freePort, median, nginxConf, start, waitFor, WRK, wrk, runBenchmark } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const LONG_DURATION = 3 * DURATION;
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 function lighttpdConf(dir, port, docroot, appPort) {
   const proxy = appPort
@@ -95,18 +95,19 @@ async function main() {
   measure('delegatedDirect', url(apps.module.port, '/file/1MiB.bin'), apps.module.child.pid);
   for (const kind of ['module', 'identity', 'bare'])
     measure(`json ${kind}`, url(apps[kind].port, '/json'), apps[kind].child.pid);
-  // Rounds run every case in turn, so that a noisy spell hits all of them alike; figures are means.
+  // Rounds run every case in turn, so that a noisy spell hits all of them alike; figures are the
+  // medians of the rounds, and ratios are taken round by round (side by side), then their median.
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of cases) c.runs.push(wrk(c.target, c.pid, c.duration));
   }
-  const mean = (runs, key) =>
-    runs[0][key] === undefined ? undefined : runs.reduce((sum, r) => sum + r[key], 0) / runs.length;
+  const mid = (runs, key) => (runs[0][key] === undefined ? undefined : median(runs.map((r) => r[key])).median);
   const measured = Object.fromEntries(
     cases.map((c) => [
       c.key,
-      { rps: mean(c.runs, 'rps'), mbps: mean(c.runs, 'mbps'), cpuPer1000: mean(c.runs, 'cpuPer1000') },
+      { rps: mid(c.runs, 'rps'), mbps: mid(c.runs, 'mbps'), cpuPer1000: mid(c.runs, 'cpuPer1000') },
     ]),
   );
+  const runsOf = Object.fromEntries(cases.map((c) => [c.key, c.runs]));
   const results = Object.fromEntries(
     ['1MiB.bin', '64MiB.bin'].map((file) => [
       file,
@@ -141,44 +142,37 @@ async function main() {
   row('(c) Nest streaming (plain StreamableFile), direct', 'cDirect');
   row('Nest + this module, mode off: Node serves the DownloadFile, direct', 'nodeServed');
   row('(d) Express res.sendFile, direct', 'd');
-  const ratio = (x, y) => f(x / y, 2);
-  const r1 = results['1MiB.bin'];
-  const r64 = results['64MiB.bin'];
+  /** x/y round by round: median (min–max). Keys are case keys, e.g. '1MiB.bin b' or 'json module'. */
+  const ratio = (x, y, field = 'rps') => {
+    const m = median(runsOf[x].map((r, i) => r[field] / runsOf[y][i][field]));
+    return `${f(m.median, 2)} (${f(m.min, 2)}–${f(m.max, 2)})`;
+  };
+  const both = (x, y) => `${ratio(`1MiB.bin ${x}`, `1MiB.bin ${y}`)} | ${ratio(`64MiB.bin ${x}`, `64MiB.bin ${y}`)}`;
   lines.push('', '| ratio | 1 MiB | 64 MiB | target |', '|---|---|---|---|');
-  lines.push(`| b/a | ${ratio(r1.b.rps, r1.a.rps)} | ${ratio(r64.b.rps, r64.a.rps)} | 1 MiB ≥ 0.60, 64 MiB ≥ 0.95 |`);
-  lines.push(`| b/a on Fastify | ${ratio(r1.bFastify.rps, r1.a.rps)} | ${ratio(r64.bFastify.rps, r64.a.rps)} | — |`);
-  lines.push(
-    `| b/a through nginx (against nginx static) | ${ratio(r1.bNginx.rps, r1.aNginx.rps)} | ${ratio(r64.bNginx.rps, r64.aNginx.rps)} | — |`,
-  );
-  lines.push(
-    `| b0/a: the most a Nest (Express) route gets, without the module | ${ratio(r1.bManual.rps, r1.a.rps)} | ${ratio(r64.bManual.rps, r64.a.rps)} | — |`,
-  );
-  lines.push(
-    `| b/b0: the module against a hand-written header | ${ratio(r1.b.rps, r1.bManual.rps)} | ${ratio(r64.b.rps, r64.bManual.rps)} | — |`,
-  );
-  lines.push(
-    `| c/a (through lighttpd) | ${ratio(r1.cProxy.rps, r1.a.rps)} | ${ratio(r64.cProxy.rps, r64.a.rps)} | — |`,
-  );
-  lines.push(
-    `| Node-served DownloadFile / Express sendFile | ${ratio(r1.nodeServed.rps, r1.d.rps)} | ${ratio(r64.nodeServed.rps, r64.d.rps)} | ≥ 1.0 |`,
-  );
+  lines.push(`| b/a | ${both('b', 'a')} | 1 MiB ≥ 0.60, 64 MiB ≥ 0.95 |`);
+  lines.push(`| b/a on Fastify | ${both('bFastify', 'a')} | — |`);
+  lines.push(`| b/a through nginx (against nginx static) | ${both('bNginx', 'aNginx')} | — |`);
+  lines.push(`| b0/a: the most a Nest (Express) route gets, without the module | ${both('bManual', 'a')} | — |`);
+  lines.push(`| b/b0: the module against a hand-written header | ${both('b', 'bManual')} | — |`);
+  lines.push(`| c/a (through lighttpd) | ${both('cProxy', 'a')} | — |`);
+  lines.push(`| Node-served DownloadFile / Express sendFile | ${both('nodeServed', 'd')} | ≥ 1.0 |`);
   lines.push('', '| per-request cost on the Node side | figure | target |', '|---|---|---|');
   lines.push(
     `| JSON route req/s: no interceptor / identity interceptor / this module | ${f(json.bare.rps)} / ${f(json.identity.rps)} / ${f(json.module.rps)} | — |`,
   );
   lines.push(
-    `| JSON route with the module / with an identity interceptor | ${ratio(json.module.rps, json.identity.rps)} | ≥ 0.98 |`,
+    `| JSON route with the module / with an identity interceptor | ${ratio('json module', 'json identity')} | ≥ 0.98 |`,
   );
   lines.push(
-    `| JSON route with the module / without any interceptor (overhead) | ${ratio(json.module.rps, json.bare.rps)} | ≥ 0.97 |`,
+    `| JSON route with the module / without any interceptor (overhead) | ${ratio('json module', 'json bare')} | ≥ 0.97 |`,
   );
   lines.push(
-    `| Node CPU per delegated download / per JSON response (direct) | ${ratio(delegatedDirect.cpuPer1000, json.module.cpuPer1000)} (${f(delegatedDirect.cpuPer1000, 3)} s vs ${f(json.module.cpuPer1000, 3)} s per 1,000) | ≤ 1.2 |`,
+    `| Node CPU per delegated download / per JSON response (direct) | ${ratio('delegatedDirect', 'json module', 'cpuPer1000')} (${f(delegatedDirect.cpuPer1000, 3)} s vs ${f(json.module.cpuPer1000, 3)} s per 1,000) | ≤ 1.2 |`,
   );
   const header =
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, lighttpd ${execFileSync('lighttpd', ['-v'], { encoding: 'utf8' }).match(/lighttpd\/([\d.]+)/)[1]}, ` +
-    `wrk ${WRK.join(' ')} -d${DURATION}s (64 MiB: -d${LONG_DURATION}s), means of ${ROUNDS} interleaved rounds.`;
+    `wrk ${WRK.join(' ')} -d${DURATION}s (64 MiB: -d${LONG_DURATION}s), medians of ${ROUNDS} interleaved rounds; ratios taken round by round: median (min–max).`;
   const report = `${header}\n\n${lines.join('\n')}\n`;
   console.log(report);
   if (process.env.BENCH_WRITE !== '0') {
