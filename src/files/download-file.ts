@@ -211,3 +211,12 @@ export class DownloadFile extends StreamableFile {
     return { type: this.contentType, disposition: this.disposition, length: this.size };
   }
 }
+
+/**
+ * Closes a StreamableFile that will not be sent (a proxy serves it, or the app refuses it): a
+ * DownloadFile is released before it opens anything; a plain stream is destroyed, closing its file.
+ */
+export function closeUnsent(file: StreamableFile): void {
+  if (file instanceof DownloadFile) file.release();
+  else file.getStream().destroy();
+}

@@ -17,7 +17,7 @@ import type { CompiledOptions } from '../config/compile-options.js';
 import { COMPILED_DOWNLOAD_OPTIONS, XSENDFILE_METADATA } from '../download.constants.js';
 import type { XSendfileOptions } from '../download.interfaces.js';
 import { buildContentDisposition, guessContentType } from '../files/content-headers.js';
-import { DownloadFile, statForDownload } from '../files/download-file.js';
+import { closeUnsent, DownloadFile, statForDownload } from '../files/download-file.js';
 import { matchRule, type FileIdentity, type RuleMatch } from '../matching/match-rule.js';
 import { serveDownload } from '../serving/serve-download.js';
 import { destroyOnClose } from '../serving/destroy-on-close.js';
@@ -212,26 +212,26 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit, Befor
     const type = isDownloadFile
       ? file.contentType
       : (file.options.type ?? guessContentType(basename(identity.path ?? '')));
-    const disposition = isDownloadFile
+    const given = isDownloadFile
       ? file.disposition
       : (file.options.disposition ?? buildContentDisposition(basename(identity.path ?? 'download'), true));
+    const disposition = Array.isArray(given) ? given.join(', ') : given;
     // The proxy serves the bytes: the file is never opened, a plain stream is closed now.
-    if (isDownloadFile) file.release();
-    else file.getStream().destroy();
+    closeUnsent(file);
 
     if (delegation.status && delegation.status !== 200) {
       const headers = new Headers(delegation.headers);
       // A redirect carries no file: its headers are the signed URL's to give.
       if (delegation.status < 300 || delegation.status >= 400) {
         headers.set('Content-Type', type);
-        headers.set('Content-Disposition', Array.isArray(disposition) ? disposition.join(', ') : disposition);
+        headers.set('Content-Disposition', disposition);
       }
       return downloadResponse(null, { status: delegation.status, headers });
     }
     const setHeader = this.#headerSetter(response);
     for (const name in delegation.headers) setHeader(name, delegation.headers[name]);
     setHeader('Content-Type', type);
-    setHeader('Content-Disposition', Array.isArray(disposition) ? disposition.join(', ') : disposition);
+    setHeader('Content-Disposition', disposition);
     setHeader('Content-Length', '0');
     return undefined;
   }

@@ -4,7 +4,6 @@ import {
   ForbiddenException,
   HttpException,
   NotFoundException,
-  PayloadTooLargeException,
 } from '@nestjs/common';
 import type { GetObjectCommandOutput, HeadObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import { createRequire } from 'node:module';
@@ -14,7 +13,7 @@ import { encodePathSegments } from '../backends/encoding.js';
 import { guessContentType } from '../files/content-headers.js';
 import { DownloadFile, type DownloadFileOptions } from '../files/download-file.js';
 import type { ObjectReadRequest, ObjectReadResult, ObjectSource } from '../files/object-source.js';
-import type { SaveData } from '../storage/atomic-write.js';
+import { asBytes, tooLarge, type SaveData } from '../storage/atomic-write.js';
 import { unsafeNameReason } from '../storage/path-safety.js';
 import type { Storage } from '../storage/storage.interface.js';
 import { SignedUrls } from './signed-urls.js';
@@ -118,10 +117,7 @@ function counting(maxBytes: number): Transform {
   return new Transform({
     transform(chunk: Buffer, _encoding, done) {
       total += chunk.length;
-      done(
-        total > maxBytes ? new PayloadTooLargeException(`File too large: the limit is ${maxBytes} bytes`) : null,
-        chunk,
-      );
+      done(total > maxBytes ? tooLarge(maxBytes) : null, chunk);
     },
   });
 }
@@ -233,9 +229,8 @@ export class S3Storage implements Storage {
     const contentType = options.contentType ?? guessContentType(name);
     try {
       if (typeof data === 'string' || data instanceof Uint8Array) {
-        const body = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-        if (body.length > maxBytes)
-          throw new PayloadTooLargeException(`File too large: the limit is ${maxBytes} bytes`);
+        const body = asBytes(data);
+        if (body.length > maxBytes) throw tooLarge(maxBytes);
         await this.#client.send(
           new this.#sdk.PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
         );

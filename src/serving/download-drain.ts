@@ -1,6 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { StreamableFile } from '@nestjs/common';
+import { closeUnsent } from '../files/download-file.js';
 import { rawResponse } from './destroy-on-close.js';
 import { downloadResponse } from './web-response.js';
 
@@ -33,7 +34,7 @@ export class DownloadDrain {
 
   /** The answer to a file request that comes in while draining: 503, Retry-After, nothing opened. */
   refuse(file: StreamableFile): Response {
-    file.getStream().destroy();
+    closeUnsent(file);
     return downloadResponse(null, {
       status: 503,
       headers: { 'Retry-After': RETRY_AFTER_SECONDS, 'Cache-Control': 'no-store', Connection: 'close' },

@@ -16,7 +16,7 @@ export interface ServedRequest {
 
 const logger = new Logger('DownloadFile');
 
-function header(request: ServedRequest, name: string): string | undefined {
+export function header(request: ServedRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { DownloadFile } from '../files/download-file.js';
 import type { ObjectReadRequest, ObjectSource } from '../files/object-source.js';
 import { destroyOnClose, rawResponse } from './destroy-on-close.js';
-import { emptyBody } from './serve-download.js';
+import { emptyBody, header } from './serve-download.js';
 import { downloadResponse } from './web-response.js';
 
 interface RequestLike {
@@ -21,21 +21,17 @@ export async function serveObject(
   request: RequestLike,
   response: unknown,
 ): Promise<Response> {
-  const header = (name: string) => {
-    const value = request.headers[name];
-    return typeof value === 'string' ? value : undefined;
-  };
   const controller = new AbortController();
   const raw = rawResponse(response);
   raw.once?.('close', () => controller.abort());
   const read: ObjectReadRequest = {
     method: request.method === 'HEAD' ? 'HEAD' : 'GET',
-    range: header('range'),
-    ifNoneMatch: header('if-none-match'),
-    ifModifiedSince: header('if-modified-since'),
-    ifMatch: header('if-match'),
-    ifUnmodifiedSince: header('if-unmodified-since'),
-    ifRange: header('if-range'),
+    range: header(request, 'range'),
+    ifNoneMatch: header(request, 'if-none-match'),
+    ifModifiedSince: header(request, 'if-modified-since'),
+    ifMatch: header(request, 'if-match'),
+    ifUnmodifiedSince: header(request, 'if-unmodified-since'),
+    ifRange: header(request, 'if-range'),
     signal: controller.signal,
   };
   const result = await object.read(read);

@@ -47,11 +47,11 @@ export function alternativeName(name: string): string {
   return stem.join('') + suffix + ext;
 }
 
-function tooLarge(maxBytes: number): PayloadTooLargeException {
+export function tooLarge(maxBytes: number): PayloadTooLargeException {
   return new PayloadTooLargeException(`File too large: the limit is ${maxBytes} bytes`);
 }
 
-function asBytes(chunk: Uint8Array | string): Uint8Array {
+export function asBytes(chunk: Uint8Array | string): Uint8Array {
   return typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
 }
 
