@@ -12,13 +12,17 @@ import {
   type NestInterceptor,
 } from '@nestjs/common';
 import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
-import { FastifyAdapter } from '@nestjs/platform-fastify';
-import type { ServerResponse } from 'node:http';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyStatic from '@fastify/static';
+import type { FastifyReply } from 'fastify';
+import { createServer, type ServerResponse } from 'node:http';
+import type { Response as ExpressResponse } from 'express';
 import express from 'express';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DownloadModule, FileSystemStorage, type DownloadRule } from 'nestjs-downloadview';
+import { DownloadModule, FileSystemStorage, XSendfile, type DownloadRule } from 'nestjs-downloadview';
 import { S3Storage } from 'nestjs-downloadview/s3';
 
 /**
@@ -27,14 +31,21 @@ import { S3Storage } from 'nestjs-downloadview/s3';
  * - `module-fastify`: the same on Nest's Fastify platform
  * - `module-nginx`: the same with the nginx backend (X-Accel-Redirect to the internal /protected/)
  * - `module-off`: the same with `mode: 'off'` (Node serves /file/:name with full HTTP semantics)
+ * - `module-decorated`: DownloadModule with `scope: 'decorated'` (only @XSendfile() routes, here
+ *   /decorated/:name, run its interceptor)
  * - `identity`: Nest + an identity global interceptor (the floor of any global interceptor)
- * - `bare`: Nest without any interceptor
+ * - `bare`: Nest without any interceptor; `bare-fastify` the same on Fastify, with @fastify/static
+ *   registered (`serve: false`) for /sendfile/:name
  * - `express`: Express `res.sendFile` (and /json)
+ * A `-fastify` suffix runs the Nest kinds on Nest's Fastify platform.
  * - `s3-nginx`, `s3-redirect`, `s3-off`: objects in a bucket (S3_ENDPOINT, bucket `bench`) at /s3/:name,
  *   delegated to nginx, redirected to a signed URL, or streamed by Node (bench/s3.mjs)
  * Every Nest variant also has /stream/:name, a plain StreamableFile that no rule matches, and
  * /manual/:name, which writes X-Sendfile by hand on the raw response: the least any Nest route can
- * do to delegate (Express platform only).
+ * do to delegate (Express platform only), and /sendfile/:name, what Nest users write by hand today:
+ * `@Res() res.sendFile(path)` on Express, `@Res() reply.sendFile(name)` (@fastify/static) on Fastify.
+ * With BENCH_STATS_PORT, a plain HTTP server on that port (outside Nest, same process) answers
+ * /stats with the process's RSS, CPU time and event-loop delay since the last /stats?reset.
  */
 const root = process.env.BENCH_ROOT!;
 const port = Number(process.env.PORT);
@@ -84,6 +95,22 @@ class BenchController {
   stream(@Param('name') name: string) {
     return new StreamableFile(createReadStream(storage.path(name)));
   }
+
+  @Get('sendfile/:name')
+  sendFile(@Param('name') name: string, @Res() res: ExpressResponse | FastifyReply) {
+    if ('raw' in res) void res.sendFile(name);
+    else res.sendFile(storage.path(name));
+  }
+}
+
+/** Only in apps with the module: an @XSendfile() route needs the module's interceptor. */
+@Controller()
+class DecoratedController {
+  @Get('decorated/:name')
+  @XSendfile()
+  decorated(@Param('name') name: string) {
+    return storage.download(name);
+  }
 }
 
 @Injectable()
@@ -94,7 +121,7 @@ class IdentityInterceptor implements NestInterceptor {
 }
 
 function moduleFor(kind: string) {
-  const mode = kind === 'module-off' || kind === 's3-off' ? ('off' as const) : ('always' as const);
+  const mode = kind.startsWith('module-off') || kind === 's3-off' ? ('off' as const) : ('always' as const);
   const rules: Record<string, DownloadRule> = {
     'module-nginx': { sourceUrl: '/media/', destinationDir: '/protected/', backend: 'nginx' },
     's3-nginx': { sourceUrl: '/objects/', destinationDir: '/s3-internal/', backend: 'nginx' },
@@ -102,16 +129,47 @@ function moduleFor(kind: string) {
     's3-redirect': { sourceUrl: '/objects/', backend: 'redirect' },
   };
   const rule = rules[kind] ?? { sourceUrl: '/media/', destinationDir: root };
-  const imports =
-    kind.startsWith('module') || kind.startsWith('s3') ? [DownloadModule.forRoot({ mode, rules: [rule] })] : [];
+  const scope = kind.startsWith('module-decorated') ? ('decorated' as const) : ('global' as const);
+  const withModule = kind.startsWith('module') || kind.startsWith('s3');
+  const imports = withModule ? [DownloadModule.forRoot({ mode, scope, rules: [rule] })] : [];
   const providers = kind === 'identity' ? [{ provide: APP_INTERCEPTOR, useClass: IdentityInterceptor }] : [];
-  @Module({ imports, providers, controllers: [BenchController] })
+  @Module({ imports, providers, controllers: withModule ? [BenchController, DecoratedController] : [BenchController] })
   class BenchModule {}
   return BenchModule;
 }
 
+/** RSS, CPU and event-loop delay of this process, for the slow-client benchmark (bench/slow.mjs). */
+function serveStats(statsPort: number): void {
+  // The histogram holds the time between its timer's ticks: what a tick was late by is that less 10 ms.
+  const resolution = 10;
+  const delay = monitorEventLoopDelay({ resolution });
+  delay.enable();
+  let cpu = process.cpuUsage();
+  let peakRss = process.memoryUsage.rss();
+  setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100).unref();
+  createServer((req, res) => {
+    const used = process.cpuUsage(cpu);
+    const stats = {
+      rss: process.memoryUsage.rss(),
+      peakRss,
+      cpuSeconds: (used.user + used.system) / 1e6,
+      loopDelayP50: Math.max(0, delay.percentile(50) / 1e6 - resolution),
+      loopDelayP99: Math.max(0, delay.percentile(99) / 1e6 - resolution),
+      loopDelayMax: Math.max(0, delay.max / 1e6 - resolution),
+    };
+    if (req.url?.endsWith('?reset')) {
+      delay.reset();
+      cpu = process.cpuUsage();
+      peakRss = process.memoryUsage.rss();
+    }
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify(stats));
+  }).listen(statsPort, '127.0.0.1');
+}
+
 async function main(): Promise<void> {
   const kind = process.env.BENCH_APP ?? 'module';
+  if (process.env.BENCH_STATS_PORT) serveStats(Number(process.env.BENCH_STATS_PORT));
   if (kind === 'express') {
     const app = express();
     app.get('/json', (_req, res) => res.json({ ok: true }));
@@ -119,9 +177,15 @@ async function main(): Promise<void> {
     app.listen(port, '127.0.0.1');
     return;
   }
-  const app = kind.endsWith('-fastify')
-    ? await NestFactory.create(moduleFor(kind), new FastifyAdapter(), { logger: false })
-    : await NestFactory.create(moduleFor(kind), { logger: false });
+  if (kind.endsWith('-fastify')) {
+    const app = await NestFactory.create<NestFastifyApplication>(moduleFor(kind), new FastifyAdapter(), {
+      logger: false,
+    });
+    await app.register(fastifyStatic, { root, serve: false });
+    await app.listen(port, '127.0.0.1');
+    return;
+  }
+  const app = await NestFactory.create(moduleFor(kind), { logger: false });
   await app.listen(port, '127.0.0.1');
 }
 

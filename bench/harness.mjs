@@ -30,7 +30,9 @@ export async function waitFor(port) {
   for (let i = 0; i < 200 && !(await accepts(port)); i++) await new Promise((r) => setTimeout(r, 50));
 }
 export function start(command, args, env = {}) {
-  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: 'ignore' });
+  // BENCH_VERBOSE=1: the processes' errors on this one's stderr (a crashed app says why).
+  const stdio = ['ignore', 'ignore', process.env.BENCH_VERBOSE ? 'inherit' : 'ignore'];
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio });
   children.push(child);
   return child;
 }
@@ -80,7 +82,7 @@ export function nginxConf({ dir, port, appPort, docroot, locations = '', http = 
   writeFileSync(
     file,
     `daemon off; user root; worker_processes auto; pid ${base}.pid; error_log ${base}.log;
-events { worker_connections 1024; }
+events { worker_connections 4096; }
 http {
   access_log off; sendfile on; tcp_nopush on; keepalive_timeout 65; keepalive_requests 10000;
   open_file_cache max=1000 inactive=60s; ${temp}
@@ -94,6 +96,23 @@ ${locations}
   }
 }
 `,
+  );
+  return file;
+}
+
+/**
+ * lighttpd for a benchmark: serves `docroot`, or, with `appPort`, proxies everything to the app
+ * and honours its X-Sendfile below `docroot`. Enough descriptors for 500 slow clients (each holds a
+ * socket, and an open file while lighttpd sends it).
+ */
+export function lighttpdConf(dir, port, docroot, appPort) {
+  const proxy = appPort
+    ? `proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${appPort}, "x-sendfile" => "enable", "x-sendfile-docroot" => ( "${docroot}/" ) ) ) )`
+    : '';
+  const file = join(dir, `lighttpd-${port}.conf`);
+  writeFileSync(
+    file,
+    `server.modules = ( "mod_proxy" )\nserver.document-root = "${docroot}"\nserver.bind = "127.0.0.1"\nserver.port = ${port}\nserver.errorlog = "${dir}/error-${port}.log"\nserver.stream-response-body = 2\nserver.max-fds = 8192\nserver.max-connections = 4096\n${proxy}\n`,
   );
   return file;
 }

@@ -6,23 +6,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, median, nginxConf, start, waitFor, WRK, wrk, runBenchmark } from './harness.mjs';
+import slowClients from './slow.mjs';
+import { freePort, lighttpdConf, median, nginxConf, start, waitFor, WRK, wrk, runBenchmark } from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const LONG_DURATION = 3 * DURATION;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-function lighttpdConf(dir, port, docroot, appPort) {
-  const proxy = appPort
-    ? `proxy.server = ( "" => ( ( "host" => "127.0.0.1", "port" => ${appPort}, "x-sendfile" => "enable", "x-sendfile-docroot" => ( "${docroot}/" ) ) ) )`
-    : '';
-  const file = join(dir, `lighttpd-${port}.conf`);
-  writeFileSync(
-    file,
-    `server.modules = ( "mod_proxy" )\nserver.document-root = "${docroot}"\nserver.bind = "127.0.0.1"\nserver.port = ${port}\nserver.errorlog = "${dir}/error-${port}.log"\nserver.stream-response-body = 2\n${proxy}\n`,
-  );
-  return file;
-}
 
 async function main() {
   execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
@@ -37,7 +26,18 @@ async function main() {
     writeFileSync(join(docroot, name), Buffer.alloc(size, 7));
   }
   const apps = {};
-  for (const kind of ['module', 'module-fastify', 'module-nginx', 'module-off', 'identity', 'bare', 'express']) {
+  for (const kind of [
+    'module',
+    'module-fastify',
+    'module-nginx',
+    'module-off',
+    'module-off-fastify',
+    'module-decorated',
+    'identity',
+    'bare',
+    'bare-fastify',
+    'express',
+  ]) {
     const port = await freePort();
     apps[kind] = {
       port,
@@ -89,11 +89,15 @@ async function main() {
     m('cProxy', url(streamingPort, `/stream/${file}`), apps.bare.child.pid);
     m('cDirect', url(apps.bare.port, `/stream/${file}`), apps.bare.child.pid);
     m('nodeServed', url(apps['module-off'].port, `/file/${file}`), apps['module-off'].child.pid);
+    m('nestSendFile', url(apps.bare.port, `/sendfile/${file}`), apps.bare.child.pid);
     m('d', url(apps.express.port, `/file/${file}`), apps.express.child.pid);
+    m('nodeServedFastify', url(apps['module-off-fastify'].port, `/file/${file}`), apps['module-off-fastify'].child.pid);
+    m('fastifySendFile', url(apps['bare-fastify'].port, `/sendfile/${file}`), apps['bare-fastify'].child.pid);
+    m('streamFastify', url(apps['bare-fastify'].port, `/stream/${file}`), apps['bare-fastify'].child.pid);
   }
   // Node CPU per delegated download vs per 0-byte-ish JSON answer, both direct on the module app.
   measure('delegatedDirect', url(apps.module.port, '/file/1MiB.bin'), apps.module.child.pid);
-  for (const kind of ['module', 'identity', 'bare'])
+  for (const kind of ['module', 'module-decorated', 'identity', 'bare'])
     measure(`json ${kind}`, url(apps[kind].port, '/json'), apps[kind].child.pid);
   // Rounds run every case in turn, so that a noisy spell hits all of them alike; figures are the
   // medians of the rounds, and ratios are taken round by round (side by side), then their median.
@@ -119,7 +123,12 @@ async function main() {
     ]),
   );
   const delegatedDirect = measured.delegatedDirect;
-  const json = { module: measured['json module'], identity: measured['json identity'], bare: measured['json bare'] };
+  const json = {
+    module: measured['json module'],
+    decorated: measured['json module-decorated'],
+    identity: measured['json identity'],
+    bare: measured['json bare'],
+  };
 
   const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const lines = [];
@@ -141,7 +150,11 @@ async function main() {
   row('(c) Nest streaming (plain StreamableFile) through lighttpd', 'cProxy');
   row('(c) Nest streaming (plain StreamableFile), direct', 'cDirect');
   row('Nest + this module, mode off: Node serves the DownloadFile, direct', 'nodeServed');
+  row('Nest, @Res() res.sendFile(path), direct', 'nestSendFile');
   row('(d) Express res.sendFile, direct', 'd');
+  row("Nest + this module, mode off, on Nest's Fastify platform, direct", 'nodeServedFastify');
+  row('Nest on Fastify, @Res() reply.sendFile (@fastify/static), direct', 'fastifySendFile');
+  row('Nest on Fastify, plain StreamableFile, direct', 'streamFastify');
   /** x/y round by round: median (min–max). Keys are case keys, e.g. '1MiB.bin b' or 'json module'. */
   const ratio = (x, y, field = 'rps') => {
     const m = median(runsOf[x].map((r, i) => r[field] / runsOf[y][i][field]));
@@ -155,10 +168,24 @@ async function main() {
   lines.push(`| b0/a: the most a Nest (Express) route gets, without the module | ${both('bManual', 'a')} | — |`);
   lines.push(`| b/b0: the module against a hand-written header | ${both('b', 'bManual')} | — |`);
   lines.push(`| c/a (through lighttpd) | ${both('cProxy', 'a')} | — |`);
-  lines.push(`| Node-served DownloadFile / Express sendFile | ${both('nodeServed', 'd')} | ≥ 1.0 |`);
+  lines.push(`| Node-served DownloadFile / Nest @Res() res.sendFile | ${both('nodeServed', 'nestSendFile')} | ≥ 1.0 |`);
+  lines.push(`| Node-served DownloadFile / plain StreamableFile | ${both('nodeServed', 'cDirect')} | ≥ 1.0 |`);
+  lines.push(`| Node-served DownloadFile / plain Express sendFile | ${both('nodeServed', 'd')} | ≥ 1.0 |`);
+  lines.push(
+    `| on Fastify: Node-served DownloadFile / @Res() reply.sendFile | ${both('nodeServedFastify', 'fastifySendFile')} | ≥ 1.0 |`,
+  );
+  lines.push(
+    `| on Fastify: Node-served DownloadFile / plain StreamableFile | ${both('nodeServedFastify', 'streamFastify')} | ≥ 1.0 |`,
+  );
   lines.push('', '| per-request cost on the Node side | figure | target |', '|---|---|---|');
   lines.push(
-    `| JSON route req/s: no interceptor / identity interceptor / this module | ${f(json.bare.rps)} / ${f(json.identity.rps)} / ${f(json.module.rps)} | — |`,
+    `| JSON route req/s: no interceptor / identity interceptor / this module / this module with scope 'decorated' | ${f(json.bare.rps)} / ${f(json.identity.rps)} / ${f(json.module.rps)} / ${f(json.decorated.rps)} | — |`,
+  );
+  lines.push(
+    `| JSON route with the module in scope 'decorated' / without the module | ${ratio('json module-decorated', 'json bare')} | ≥ 0.98 |`,
+  );
+  lines.push(
+    `| JSON route with an identity interceptor / without any (the floor of any global interceptor) | ${ratio('json identity', 'json bare')} | — |`,
   );
   lines.push(
     `| JSON route with the module / with an identity interceptor | ${ratio('json module', 'json identity')} | ≥ 0.98 |`,
@@ -184,4 +211,5 @@ async function main() {
   rmSync(dir, { recursive: true, force: true });
 }
 
-runBenchmark(main);
+// `npm run bench -- --slow-clients`: the slow-client benchmark instead (bench/slow.mjs).
+runBenchmark(process.argv.includes('--slow-clients') ? slowClients : main);

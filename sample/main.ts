@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Server } from 'node:http';
 import { AppModule } from './app.module.js';
 import { findLighttpd, startLighttpd, type FrontProxy } from './front-proxy.js';
@@ -32,10 +33,24 @@ async function bootstrap(): Promise<void> {
     debug: process.env.DOWNLOADVIEW_DEBUG !== '0',
     shutdownGracePeriod: Number(process.env.SAMPLE_SHUTDOWN_GRACE_MS ?? 25_000),
   };
-  const app = await NestFactory.create(AppModule.forRoot(root, options), {
-    logger: ['fatal', 'error', 'warn', 'debug'], // the decision log, without the route map
-  });
-  app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
+  const logger = ['fatal' as const, 'error' as const, 'warn' as const, 'debug' as const]; // the decision log, without the route map
+  // SAMPLE_PLATFORM=fastify: the same app on Nest's Fastify platform.
+  const app =
+    process.env.SAMPLE_PLATFORM === 'fastify'
+      ? await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(root, options), new FastifyAdapter(), {
+          logger,
+        })
+      : await NestFactory.create(AppModule.forRoot(root, options), { logger });
+  if (process.env.SAMPLE_PLATFORM === 'fastify') {
+    // PUT /uploads/:name reads the raw request: Fastify must leave any body unparsed.
+    (app as NestFastifyApplication)
+      .getHttpAdapter()
+      .getInstance()
+      .addContentTypeParser('*', (_request, _payload, done) => done(null));
+  }
+  // Shutdown hooks run the module's bounded drain on Ctrl-C / SIGTERM (SAMPLE_SHUTDOWN_HOOKS=0: not,
+  // as in an app that forgot them: the process then ends at once, cutting what Node was sending).
+  if (process.env.SAMPLE_SHUTDOWN_HOOKS !== '0') app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${port}`;

@@ -7,27 +7,34 @@ import { startNginx } from './support/nginx.js';
 import { fetchBytes, fileSha256, freePort, sha256, writeBinaryFile, type RunningServer } from './support/servers.js';
 import { slowDownload } from './support/slow-client.js';
 
-// A deploy, as an orchestrator does it: SIGTERM the app while slow clients download, SIGKILL it if
-// it is still there after a grace period, start it again. The downloads the proxies hold (lighttpd,
-// nginx) do not notice; the ones Node sends get the app's shutdownGracePeriod, then are cut and counted.
+// A deploy, as an orchestrator does it: SIGTERM the app while 100 slow clients download, SIGKILL
+// it if it is still there after a grace period, start it again. The downloads the proxies hold
+// (lighttpd, nginx) do not notice. The ones Node sends get the app's shutdownGracePeriod when the
+// app has shutdown hooks (those that finish in it are whole, the rest are cut and counted), and
+// are cut at once when it has none. On Express and on Fastify.
 const BUILD = '.tmp/rolling-restart-build';
 // Larger than what the sockets and the proxies buffer: every download is still being sent at SIGTERM.
 const SIZE = 32 * 1024 * 1024;
 const NODE_SIZE = 64 * 1024 * 1024;
+const GRACE_MS = 2000;
+/** The orchestrator's grace period before SIGKILL (Kubernetes: terminationGracePeriodSeconds). */
+const KILL_AFTER_MS = 5000;
 
 let root: string;
 let appPort: number;
 let output = '';
 
-function startApp(): ChildProcess {
+function startApp(platform: string, shutdownHooks: boolean): ChildProcess {
   const child = spawn(process.execPath, [join(BUILD, 'sample', 'main.js')], {
     env: {
       ...process.env,
       PORT: String(appPort),
       SAMPLE_MEDIA_ROOT: root,
       SAMPLE_LIGHTTPD: 'off',
+      SAMPLE_PLATFORM: platform,
+      SAMPLE_SHUTDOWN_HOOKS: shutdownHooks ? '1' : '0',
       DOWNLOADVIEW_DEBUG: '0',
-      SAMPLE_SHUTDOWN_GRACE_MS: '1000',
+      SAMPLE_SHUTDOWN_GRACE_MS: String(GRACE_MS),
     },
   });
   child.stdout.on('data', (d) => (output += d));
@@ -47,8 +54,8 @@ async function untilUp(): Promise<void> {
   throw new Error(`the app did not start:\n${output}`);
 }
 
-describe('a rolling restart while slow clients download', () => {
-  let app: ChildProcess;
+describe('a rolling restart while 100 slow clients download', () => {
+  let app: ChildProcess | undefined;
   let lighttpd: RunningServer;
   let nginx: RunningServer;
 
@@ -56,7 +63,7 @@ describe('a rolling restart while slow clients download', () => {
     execFileSync('npx', ['tsc', '-p', 'tsconfig.sample.json', '--outDir', BUILD], { stdio: 'inherit' });
     root = mkdtempSync(join(tmpdir(), 'downloadview-restart-'));
     appPort = await freePort();
-    app = startApp();
+    app = startApp('express', true);
     await untilUp();
     writeBinaryFile(join(root, 'lighttpd', 'big.bin'), SIZE, 21);
     writeBinaryFile(join(root, 'nginx', 'big.bin'), SIZE, 22);
@@ -72,48 +79,81 @@ describe('a rolling restart while slow clients download', () => {
     rmSync(BUILD, { recursive: true, force: true });
   });
 
-  it('delegated downloads all complete, whole; Node-served ones are cut after the grace period and counted', async () => {
-    // 16 KiB per 10 ms (1.6 MB/s): all of them are in flight at SIGTERM.
-    const rate = 16 * 1024;
-    const viaLighttpd = Array.from({ length: 20 }, () =>
-      slowDownload(lighttpd.port, '/lighttpd/files/big.bin', SIZE, rate),
-    );
-    const viaNginx = Array.from({ length: 20 }, () => slowDownload(nginx.port, '/nginx/files/big.bin', SIZE, rate));
-    const byNode = Array.from({ length: 10 }, () => slowDownload(appPort, '/lighttpd/files/huge.bin', NODE_SIZE, rate));
-    const all = [...viaLighttpd, ...viaNginx, ...byNode];
-    await Promise.all(all.map((d) => d.started));
-    expect(all.filter((d) => d.received() >= SIZE)).toEqual([]);
+  it.each([
+    ['express', true],
+    ['fastify', true],
+    ['express', false],
+    ['fastify', false],
+  ])(
+    'on %s with shutdown hooks %s: delegated downloads all complete, whole; Node-served ones as configured',
+    async (platform, shutdownHooks) => {
+      if (app) {
+        app.kill('SIGKILL');
+        await new Promise((r) => (app!.exitCode === null && app!.signalCode === null ? app!.once('exit', r) : r(0)));
+      }
+      output = '';
+      app = startApp(platform as string, shutdownHooks as boolean);
+      await untilUp();
+      // 16 KiB per 10 ms (1.6 MB/s): all of them are in flight at SIGTERM.
+      const rate = 16 * 1024;
+      const viaLighttpd = Array.from({ length: 40 }, () =>
+        slowDownload(lighttpd.port, '/lighttpd/files/big.bin', SIZE, rate),
+      );
+      const viaNginx = Array.from({ length: 40 }, () => slowDownload(nginx.port, '/nginx/files/big.bin', SIZE, rate));
+      // Node-served: 10 clients that speed up at SIGTERM (they could finish within the grace period),
+      // and 10 that stay slow (they cannot).
+      const speedUp = Array.from({ length: 10 }, () => slowDownload(appPort, '/lighttpd/files/big.bin', SIZE, rate));
+      const staySlow = Array.from({ length: 10 }, () =>
+        slowDownload(appPort, '/lighttpd/files/huge.bin', NODE_SIZE, rate),
+      );
+      const all = [...viaLighttpd, ...viaNginx, ...speedUp, ...staySlow];
+      expect(all).toHaveLength(100);
+      await Promise.all(all.map((d) => d.started));
+      expect(all.filter((d) => d.received() >= SIZE)).toEqual([]);
 
-    const exited = new Promise<number | null>((resolve) => app.once('exit', (code) => resolve(code)));
-    app.kill('SIGTERM');
-    // The orchestrator's grace period (here 3 s), then SIGKILL.
-    const killer = setTimeout(() => app.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(killer);
-    // The app is gone: nothing answers on its port.
-    expect(
-      await fetch(`http://127.0.0.1:${appPort}/`).then(
-        () => 'up',
-        () => 'down',
-      ),
-    ).toBe('down');
+      const running = app;
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGTERM');
+      speedUp.forEach((d) => d.setRate(Infinity));
+      const killer = setTimeout(() => running.kill('SIGKILL'), KILL_AFTER_MS);
+      await exited;
+      clearTimeout(killer);
+      // Ended by SIGTERM before the orchestrator's SIGKILL: at once without hooks; with them after the
+      // drain and Nest's close (Nest then re-raises the signal).
+      expect(running.signalCode).toBe('SIGTERM');
+      expect(
+        await fetch(`http://127.0.0.1:${appPort}/`).then(
+          () => 'up',
+          () => 'down',
+        ),
+      ).toBe('down');
 
-    all.forEach((d) => d.setRate(Infinity));
-    const [lighttpdResults, nginxResults, nodeResults] = await Promise.all(
-      [viaLighttpd, viaNginx, byNode].map((group) => Promise.all(group.map((d) => d.done))),
-    );
-    const lighttpdHash = fileSha256(join(root, 'lighttpd', 'big.bin'));
-    const nginxHash = fileSha256(join(root, 'nginx', 'big.bin'));
-    expect(lighttpdResults.filter((r) => r.complete && r.sha256 === lighttpdHash)).toHaveLength(20);
-    expect(nginxResults.filter((r) => r.complete && r.sha256 === nginxHash)).toHaveLength(20);
-    expect(nodeResults.filter((r) => r.complete)).toHaveLength(0);
-    expect(output).toContain('closed 10 downloads still running after the 1000 ms grace period');
+      all.forEach((d) => d.setRate(Infinity));
+      const [lighttpdResults, nginxResults, spedUpResults, slowResults] = await Promise.all(
+        [viaLighttpd, viaNginx, speedUp, staySlow].map((group) => Promise.all(group.map((d) => d.done))),
+      );
+      const lighttpdHash = fileSha256(join(root, 'lighttpd', 'big.bin'));
+      const nginxHash = fileSha256(join(root, 'nginx', 'big.bin'));
+      expect(lighttpdResults.filter((r) => r.complete && r.sha256 === lighttpdHash)).toHaveLength(40);
+      expect(nginxResults.filter((r) => r.complete && r.sha256 === nginxHash)).toHaveLength(40);
+      // Never a truncated file passed off as whole: a cut download is incomplete, a complete one right.
+      for (const r of [...spedUpResults, ...slowResults]) if (r.complete) expect(r.sha256).toBe(lighttpdHash);
+      expect(slowResults.filter((r) => r.complete)).toHaveLength(0);
+      if (shutdownHooks) {
+        expect(spedUpResults.filter((r) => r.complete)).toHaveLength(10);
+        expect(output).toContain(`closed 10 downloads still running after the ${GRACE_MS} ms grace period`);
+      } else {
+        expect(spedUpResults.filter((r) => r.complete)).toHaveLength(0);
+        expect(output).not.toContain('shutting down');
+      }
 
-    // Started again, on the same port: the proxies go on as before.
-    output = '';
-    app = startApp();
-    await untilUp();
-    const again = await fetchBytes(`http://127.0.0.1:${lighttpd.port}/lighttpd/files/big.bin`);
-    expect(sha256(again.body)).toBe(lighttpdHash);
-  }, 180_000);
+      // Started again, on the same port: the proxies go on as before.
+      output = '';
+      app = startApp(platform as string, shutdownHooks as boolean);
+      await untilUp();
+      const again = await fetchBytes(`http://127.0.0.1:${lighttpd.port}/lighttpd/files/big.bin`);
+      expect(sha256(again.body)).toBe(lighttpdHash);
+    },
+    120_000,
+  );
 });

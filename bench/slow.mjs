@@ -1,0 +1,184 @@
+// `npm run bench -- --slow-clients`: what a proxy in front buys when many slow clients hold large
+// downloads. For each way of serving a 64 MiB file, N clients (bench/slow-clients.mjs, own process)
+// download it at a capped rate while a JSON route of the same app is probed at a fixed rate
+// (bench/probe.mjs, own process). Reports JSON p50/p99 idle and under load, the app's RSS, CPU and
+// event-loop delay (bench/app.ts's stats port), and failed downloads; medians of interleaved rounds.
+// Writes docs/benchmarks-slow.md.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { children, freePort, lighttpdConf, median, nginxConf, start, waitFor } from './harness.mjs';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const IDLE_SECONDS = Number(process.env.SLOW_IDLE_SECONDS ?? 5);
+const LOAD_SECONDS = Number(process.env.SLOW_LOAD_SECONDS ?? 12);
+const PROBE_RATE = 100;
+// clients@KiB/s. 500 clients at 1 MiB/s would be 500 MiB/s, which on this 2-core machine leaves the
+// load generator and the app fighting for the CPU: the rate is lowered so that both loads move about
+// the same 100–125 MiB/s, and 500 measures many connections rather than the machine's ceiling.
+const LOADS = (process.env.SLOW_CLIENTS ?? '100@1024,500@256').split(',').map((load) => {
+  const [clients, kib] = load.split('@').map(Number);
+  return { clients, rate: kib * 1024 };
+});
+const FILE = '64MiB.bin';
+
+const CASES = [
+  { key: 'lighttpd', label: 'this module, X-Sendfile through lighttpd', kind: 'module', front: 'lighttpd' },
+  { key: 'nginx', label: 'this module, X-Accel-Redirect through nginx', kind: 'module-nginx', front: 'nginx' },
+  { key: 'off', label: "this module, `mode: 'off'` (Node serves), direct", kind: 'module-off' },
+  { key: 'stream', label: 'Nest, `StreamableFile(createReadStream(path))`, direct', kind: 'bare', path: '/stream/' },
+  { key: 'nestSendFile', label: 'Nest, `@Res() res.sendFile(path)`, direct', kind: 'bare', path: '/sendfile/' },
+  { key: 'express', label: 'plain Express `res.sendFile`, direct', kind: 'express' },
+];
+
+/** Runs a bench script in its own process; resolves with its last stdout line, parsed. */
+function run(script, args, onLine) {
+  const child = spawn('node', [script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  let last;
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    last = line;
+    onLine?.(line);
+  });
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) =>
+      code === 0 ? resolve(JSON.parse(last)) : reject(new Error(`${script} exited ${code}`)),
+    ),
+  );
+}
+
+const stats = async (port, reset = false) =>
+  (await fetch(`http://127.0.0.1:${port}/stats${reset ? '?reset' : ''}`)).json();
+
+async function measure(c, { clients, rate }, ports, docroot) {
+  // A fresh app per measurement: its idle RSS is a new process's, not what the last case left.
+  const app = start('node', ['.bench-build/bench/app.js'], {
+    BENCH_APP: c.kind,
+    BENCH_ROOT: docroot,
+    PORT: String(ports.app[c.kind]),
+    BENCH_STATS_PORT: String(ports.stats),
+  });
+  await waitFor(ports.app[c.kind]);
+  await waitFor(ports.stats);
+  const base = `http://127.0.0.1:${c.front ? ports[c.front] : ports.app[c.kind]}`;
+  const fileUrl = `${base}${c.path ?? '/file/'}${FILE}`;
+  await run('bench/probe.mjs', [`${base}/json`, String(PROBE_RATE), '2']); // warm-up
+  const idle = await run('bench/probe.mjs', [`${base}/json`, String(PROBE_RATE), String(IDLE_SECONDS)]);
+  const idleRss = (await stats(ports.stats)).rss;
+  let ready;
+  const isReady = new Promise((resolve) => (ready = resolve));
+  const downloads = run(
+    'bench/slow-clients.mjs',
+    [fileUrl, String(clients), String(rate), String(LOAD_SECONDS + 1), join(docroot, FILE)],
+    (line) => line === 'ready' && ready(),
+  );
+  await Promise.race([isReady, downloads]);
+  await stats(ports.stats, true);
+  const loaded = await run('bench/probe.mjs', [`${base}/json`, String(PROBE_RATE), String(LOAD_SECONDS)]);
+  const during = await stats(ports.stats);
+  const result = await downloads;
+  app.kill();
+  await new Promise((resolve) => app.once('exit', resolve));
+  return {
+    idleP50: idle.p50,
+    idleP99: idle.p99,
+    p50: loaded.p50,
+    p99: loaded.p99,
+    p99Ratio: loaded.p99 / idle.p99,
+    probeErrors: idle.errors + loaded.errors,
+    idleRss: idleRss / 2 ** 20,
+    rssGrowth: (during.peakRss - idleRss) / 2 ** 20,
+    cpuPercent: (100 * during.cpuSeconds) / LOAD_SECONDS,
+    loopP99: during.loopDelayP99,
+    loopMax: during.loopDelayMax,
+    failed: result.failed,
+    failures: result.failures,
+    startedIn: result.startedIn,
+    mbps: (result.mebibytes * 1.048576) / result.seconds,
+  };
+}
+
+async function main() {
+  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), 'downloadview-slow-'));
+  const docroot = join(dir, 'files');
+  mkdirSync(docroot);
+  // Random bytes: the clients compare every chunk with the file, so a misplaced one shows.
+  writeFileSync(join(docroot, FILE), randomBytes(64 << 20));
+  const ports = { app: {}, stats: await freePort(), lighttpd: await freePort(), nginx: await freePort() };
+  for (const kind of new Set(CASES.map((c) => c.kind))) ports.app[kind] = await freePort();
+  start('lighttpd', ['-D', '-f', lighttpdConf(dir, ports.lighttpd, docroot, ports.app.module)]);
+  start('nginx', [
+    '-c',
+    nginxConf({
+      dir,
+      port: ports.nginx,
+      appPort: ports.app['module-nginx'],
+      docroot,
+      locations: `    location /protected/ { internal; alias ${docroot}/; }`,
+    }),
+  ]);
+  await waitFor(ports.lighttpd);
+  await waitFor(ports.nginx);
+
+  const runs = {};
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const load of LOADS) {
+      for (const c of CASES) {
+        const m = await measure(c, load, ports, docroot);
+        console.error(`round ${round + 1} N=${load.clients} ${c.key}: ${JSON.stringify(m)}`);
+        (runs[`${load.clients} ${c.key}`] ??= []).push(m);
+      }
+    }
+  }
+
+  const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const mid = (list, field, d) => {
+    const m = median(list.map((r) => r[field]));
+    return m.min === m.max ? f(m.median, d) : `${f(m.median, d)} (${f(m.min, d)}–${f(m.max, d)})`;
+  };
+  const lines = [];
+  for (const { clients, rate } of LOADS) {
+    lines.push(
+      '',
+      `### ${clients} clients at ${f(rate / 1024)} KiB/s each`,
+      '',
+      '| case | JSON p50 idle → load (ms) | JSON p99 idle → load (ms) | p99 load / idle | Node RSS idle, growth (MiB) | Node CPU (% of a core) | event-loop delay p99 / max (ms) | all clients started in (s) | failed downloads (of all rounds) | MB/s delivered |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const c of CASES) {
+      const list = runs[`${clients} ${c.key}`];
+      const failed = list.reduce((sum, r) => sum + r.failed, 0);
+      const reasons = {};
+      for (const r of list) for (const [why, n] of Object.entries(r.failures)) reasons[why] = (reasons[why] ?? 0) + n;
+      const why = failed
+        ? ` (${Object.entries(reasons)
+            .map(([w, n]) => `${n} ${w}`)
+            .join(', ')})`
+        : '';
+      lines.push(
+        `| ${c.label} | ${mid(list, 'idleP50', 2)} → ${mid(list, 'p50', 2)} | ${mid(list, 'idleP99', 2)} → ${mid(list, 'p99', 2)} | ${mid(list, 'p99Ratio', 2)} | ${mid(list, 'idleRss')}, +${mid(list, 'rssGrowth')} | ${mid(list, 'cpuPercent')} | ${mid(list, 'loopP99', 1)} / ${mid(list, 'loopMax', 1)} | ${mid(list, 'startedIn', 1)} | ${failed} of ${clients * list.length}${why} | ${mid(list, 'mbps')} |`,
+      );
+    }
+  }
+  const header =
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. ` +
+    `Each case: a fresh app; ${IDLE_SECONDS} s of JSON probes at ${PROBE_RATE} req/s idle, then the same for ${LOAD_SECONDS} s while the clients download a 64 MiB file of random bytes ` +
+    `(each client compares every byte with the file). Medians of ${ROUNDS} interleaved rounds, (min–max) where they differ. ` +
+    'Targets for delegation: JSON p99 under load ≤ 1.5× idle, RSS growth ≤ 50 MiB, 0 failed downloads.';
+  const report = `${header}\n${lines.join('\n')}\n`;
+  console.log(report);
+  if (process.env.BENCH_WRITE !== '0') {
+    writeFileSync(
+      'docs/benchmarks-slow.md',
+      `# Slow clients\n\n\`npm run bench -- --slow-clients\` (bench/slow.mjs) reproduces these, on loopback. The load generator and the JSON prober run in their own processes on the same 2 cores as the app and the proxy, so their CPU is part of the picture.\n\n${report}`,
+    );
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export default main;
