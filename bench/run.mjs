@@ -39,11 +39,27 @@ async function main() {
     'express',
   ]) {
     const port = await freePort();
-    apps[kind] = {
-      port,
-      child: start('node', ['.bench-build/bench/app.js'], { BENCH_APP: kind, BENCH_ROOT: docroot, PORT: String(port) }),
-    };
+    apps[kind] = { kind, port };
   }
+  const startApps = async () => {
+    for (const app of Object.values(apps)) {
+      app.child = start('node', ['.bench-build/bench/app.js'], {
+        BENCH_APP: app.kind,
+        BENCH_ROOT: docroot,
+        PORT: String(app.port),
+      });
+    }
+    for (const app of Object.values(apps)) await waitFor(app.port);
+  };
+  const stopApps = () =>
+    Promise.all(
+      Object.values(apps).map(({ child }) => {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill();
+        return exited;
+      }),
+    );
+  await startApps();
   const staticPort = await freePort();
   const delegatingPort = await freePort();
   const streamingPort = await freePort();
@@ -63,46 +79,53 @@ async function main() {
       locations: `    location /protected/ { internal; alias ${docroot}/; }`,
     }),
   ]);
-  for (const port of [
-    staticPort,
-    delegatingPort,
-    streamingPort,
-    fastifyPort,
-    nginxPort,
-    ...Object.values(apps).map((a) => a.port),
-  ])
-    await waitFor(port);
+  for (const port of [staticPort, delegatingPort, streamingPort, fastifyPort, nginxPort]) await waitFor(port);
 
   const url = (port, path) => `http://127.0.0.1:${port}${path}`;
   const cases = [];
-  const measure = (key, target, pid, duration = DURATION) => cases.push({ key, target, pid, duration, runs: [] });
+  /** A case: `app`, the kind of app whose CPU is counted (none for a proxy serving statically). */
+  const measure = (key, target, app, duration = DURATION) => cases.push({ key, target, app, duration, runs: [] });
   for (const file of ['1MiB.bin', '64MiB.bin']) {
     // Few 64 MiB requests fit in a run: longer runs, or one request more or less swings the figure.
     const duration = file === '64MiB.bin' ? LONG_DURATION : DURATION;
-    const m = (key, target, pid) => measure(`${file} ${key}`, target, pid, duration);
+    const m = (key, target, app) => measure(`${file} ${key}`, target, app, duration);
     m('a', url(staticPort, `/${file}`));
-    m('b', url(delegatingPort, `/file/${file}`), apps.module.child.pid);
-    m('bFastify', url(fastifyPort, `/file/${file}`), apps['module-fastify'].child.pid);
-    m('bManual', url(streamingPort, `/manual/${file}`), apps.bare.child.pid);
+    m('b', url(delegatingPort, `/file/${file}`), 'module');
+    m('bFastify', url(fastifyPort, `/file/${file}`), 'module-fastify');
+    m('bManual', url(streamingPort, `/manual/${file}`), 'bare');
     m('aNginx', url(nginxPort, `/static/${file}`));
-    m('bNginx', url(nginxPort, `/file/${file}`), apps['module-nginx'].child.pid);
-    m('cProxy', url(streamingPort, `/stream/${file}`), apps.bare.child.pid);
-    m('cDirect', url(apps.bare.port, `/stream/${file}`), apps.bare.child.pid);
-    m('nodeServed', url(apps['module-off'].port, `/file/${file}`), apps['module-off'].child.pid);
-    m('nestSendFile', url(apps.bare.port, `/sendfile/${file}`), apps.bare.child.pid);
-    m('d', url(apps.express.port, `/file/${file}`), apps.express.child.pid);
-    m('nodeServedFastify', url(apps['module-off-fastify'].port, `/file/${file}`), apps['module-off-fastify'].child.pid);
-    m('fastifySendFile', url(apps['bare-fastify'].port, `/sendfile/${file}`), apps['bare-fastify'].child.pid);
-    m('streamFastify', url(apps['bare-fastify'].port, `/stream/${file}`), apps['bare-fastify'].child.pid);
+    m('bNginx', url(nginxPort, `/file/${file}`), 'module-nginx');
+    m('cProxy', url(streamingPort, `/stream/${file}`), 'bare');
+    m('cDirect', url(apps.bare.port, `/stream/${file}`), 'bare');
+    m('nodeServed', url(apps['module-off'].port, `/file/${file}`), 'module-off');
+    m('nestSendFile', url(apps.bare.port, `/sendfile/${file}`), 'bare');
+    m('d', url(apps.express.port, `/file/${file}`), 'express');
+    m('nodeServedFastify', url(apps['module-off-fastify'].port, `/file/${file}`), 'module-off-fastify');
+    m('fastifySendFile', url(apps['bare-fastify'].port, `/sendfile/${file}`), 'bare-fastify');
+    m('streamFastify', url(apps['bare-fastify'].port, `/stream/${file}`), 'bare-fastify');
   }
   // Node CPU per delegated download vs per 0-byte-ish JSON answer, both direct on the module app.
-  measure('delegatedDirect', url(apps.module.port, '/file/1MiB.bin'), apps.module.child.pid);
+  measure('delegatedDirect', url(apps.module.port, '/file/1MiB.bin'), 'module');
   for (const kind of ['module', 'module-decorated', 'identity', 'bare'])
-    measure(`json ${kind}`, url(apps[kind].port, '/json'), apps[kind].child.pid);
+    measure(`json ${kind}`, url(apps[kind].port, '/json'), kind);
   // Rounds run every case in turn, so that a noisy spell hits all of them alike; figures are the
   // medians of the rounds, and ratios are taken round by round (side by side), then their median.
+  // Every round starts the apps afresh: a Node process can settle into a slower state for its whole
+  // life (its heap's size, where its threads run), which interleaving alone would not even out. Each
+  // case is then warmed up for a second (JIT, nginx's kept-alive connections to the new app).
   for (let round = 0; round < ROUNDS; round++) {
-    for (const c of cases) c.runs.push(wrk(c.target, c.pid, c.duration));
+    if (round > 0) {
+      await stopApps();
+      await startApps();
+    }
+    for (const c of cases) {
+      try {
+        wrk(c.target, undefined, 1);
+      } catch {
+        // A warm-up may meet nginx's last connection to the previous app: only the measurement counts.
+      }
+      c.runs.push(wrk(c.target, c.app && apps[c.app].child.pid, c.duration));
+    }
   }
   const mid = (runs, key) => (runs[0][key] === undefined ? undefined : median(runs.map((r) => r[key])).median);
   const measured = Object.fromEntries(
@@ -199,7 +222,7 @@ async function main() {
   const header =
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, ` +
     `Node ${process.version}, lighttpd ${execFileSync('lighttpd', ['-v'], { encoding: 'utf8' }).match(/lighttpd\/([\d.]+)/)[1]}, ` +
-    `wrk ${WRK.join(' ')} -d${DURATION}s (64 MiB: -d${LONG_DURATION}s), medians of ${ROUNDS} interleaved rounds; ratios taken round by round: median (min–max).`;
+    `wrk ${WRK.join(' ')} -d${DURATION}s (64 MiB: -d${LONG_DURATION}s), medians of ${ROUNDS} interleaved rounds (the apps started afresh for each, every case warmed up for 1 s); ratios taken round by round: median (min–max).`;
   const report = `${header}\n\n${lines.join('\n')}\n`;
   console.log(report);
   if (process.env.BENCH_WRITE !== '0') {
