@@ -1,7 +1,8 @@
 // What the benchmark scripts share: free ports, child processes they stop at the end, wrk runs
 // with the Node CPU the measured process spent, and medians with their spread.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
 
@@ -115,6 +116,19 @@ export function lighttpdConf(dir, port, docroot, appPort) {
     `server.modules = ( "mod_proxy" )\nserver.document-root = "${docroot}"\nserver.bind = "127.0.0.1"\nserver.port = ${port}\nserver.errorlog = "${dir}/error-${port}.log"\nserver.stream-response-body = 2\nserver.max-fds = 8192\nserver.max-connections = 4096\n${proxy}\n`,
   );
   return file;
+}
+
+/**
+ * What every benchmark does first: build the package and the bench app (bench/app.ts), and make a
+ * temporary folder with an empty `files/` docroot. Resolves with both paths.
+ */
+export function prepareBench(prefix) {
+  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'inherit' });
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const docroot = join(dir, 'files');
+  mkdirSync(docroot);
+  return { dir, docroot };
 }
 
 /** Runs a benchmark, reports its failure, and stops every process it started, whatever happened. */

@@ -3,22 +3,29 @@
 // Prints req/s, MB/s, Node CPU per 1,000 requests, and the ratios the project targets; writes
 // docs/benchmarks.md. Absolute figures are noisy here: compare the ratios of one run.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import slowClients from './slow.mjs';
-import { freePort, lighttpdConf, median, nginxConf, start, waitFor, WRK, wrk, runBenchmark } from './harness.mjs';
+import {
+  freePort,
+  lighttpdConf,
+  median,
+  nginxConf,
+  prepareBench,
+  runBenchmark,
+  start,
+  waitFor,
+  wrk,
+  WRK,
+} from './harness.mjs';
 
 const DURATION = Number(process.env.BENCH_SECONDS ?? 5);
 const LONG_DURATION = 3 * DURATION;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 
 async function main() {
-  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'inherit' });
-  const dir = mkdtempSync(join(tmpdir(), 'downloadview-bench-'));
-  const docroot = join(dir, 'files');
-  mkdirSync(docroot);
+  const { dir, docroot } = prepareBench('downloadview-bench-');
   for (const [name, size] of [
     ['1MiB.bin', 1 << 20],
     ['64MiB.bin', 64 << 20],

@@ -11,11 +11,11 @@
 // are medians of the rounds with their spread (min–max). Writes docs/benchmarks-s3.md.
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { freePort, median, nginxConf, start, waitFor, WRK, wrk, runBenchmark } from './harness.mjs';
+import { freePort, median, nginxConf, prepareBench, runBenchmark, start, waitFor, wrk, WRK } from './harness.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -32,11 +32,7 @@ function s3Location(s3Endpoint, cache) {
 }
 
 async function main() {
-  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'inherit' });
-  const dir = mkdtempSync(join(tmpdir(), 'downloadview-bench-s3-'));
-  const docroot = join(dir, 'files');
-  mkdirSync(docroot);
+  const { dir, docroot } = prepareBench('downloadview-bench-s3-');
   const data = Buffer.alloc(64 << 20, 7);
   writeFileSync(join(docroot, NAME), data);
 

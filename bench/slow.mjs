@@ -4,13 +4,13 @@
 // (bench/probe.mjs, own process). Reports JSON p50/p99 idle and under load, the app's RSS, CPU and
 // event-loop delay (bench/app.ts's stats port), and failed downloads; medians of interleaved rounds.
 // Writes docs/benchmarks-slow.md.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { children, freePort, lighttpdConf, median, nginxConf, start, waitFor } from './harness.mjs';
+import { children, freePort, lighttpdConf, median, nginxConf, prepareBench, start, waitFor } from './harness.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDLE_SECONDS = Number(process.env.SLOW_IDLE_SECONDS ?? 5);
@@ -102,11 +102,7 @@ async function measure(c, { clients, rate }, ports, docroot) {
 }
 
 async function main() {
-  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'inherit' });
-  const dir = mkdtempSync(join(tmpdir(), 'downloadview-slow-'));
-  const docroot = join(dir, 'files');
-  mkdirSync(docroot);
+  const { dir, docroot } = prepareBench('downloadview-slow-');
   // Random bytes: the clients compare every chunk with the file, so a misplaced one shows.
   writeFileSync(join(docroot, FILE), randomBytes(64 << 20));
   const ports = { app: {}, stats: await freePort(), lighttpd: await freePort(), nginx: await freePort() };
