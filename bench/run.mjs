@@ -235,7 +235,7 @@ async function main() {
   if (process.env.BENCH_WRITE !== '0') {
     writeFileSync(
       'docs/benchmarks.md',
-      `# Benchmarks\n\n\`npm run bench\` (bench/run.mjs) reproduces these: every case side by side in one run, on loopback.\nThe machine is noisy: compare ratios from one run, not absolute figures across runs.\n\n${report}`,
+      `# Benchmarks\n\n\`npm run bench\` (bench/run.mjs) reproduces these: every case side by side in one run, on loopback.\nThe machine is noisy: compare ratios from one run, not absolute figures across runs.\nUnder load (many slow clients, a deploy): [benchmarks-slow.md](benchmarks-slow.md) (\`npm run bench -- --slow-clients\`); objects in a bucket: [benchmarks-s3.md](benchmarks-s3.md).\n\n${report}`,
     );
   }
   rmSync(dir, { recursive: true, force: true });
