@@ -92,7 +92,7 @@ describe('a rolling restart while 100 slow clients download', () => {
         await new Promise((r) => (app!.exitCode === null && app!.signalCode === null ? app!.once('exit', r) : r(0)));
       }
       output = '';
-      app = startApp(platform as string, shutdownHooks as boolean);
+      app = startApp(platform, shutdownHooks);
       await untilUp();
       // 16 KiB per 10 ms (1.6 MB/s): all of them are in flight at SIGTERM.
       const rate = 16 * 1024;
@@ -149,7 +149,7 @@ describe('a rolling restart while 100 slow clients download', () => {
 
       // Started again, on the same port: the proxies go on as before.
       output = '';
-      app = startApp(platform as string, shutdownHooks as boolean);
+      app = startApp(platform, shutdownHooks);
       await untilUp();
       const again = await fetchBytes(`http://127.0.0.1:${lighttpd.port}/lighttpd/files/big.bin`);
       expect(sha256(again.body)).toBe(lighttpdHash);
