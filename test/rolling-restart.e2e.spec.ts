@@ -16,9 +16,10 @@ const BUILD = '.tmp/rolling-restart-build';
 // Larger than what the sockets and the proxies buffer: every download is still being sent at SIGTERM.
 const SIZE = 32 * 1024 * 1024;
 const NODE_SIZE = 64 * 1024 * 1024;
-const GRACE_MS = 2000;
+// Long enough for the sped-up downloads to finish on a busy CI machine (10 × 32 MiB, hashed).
+const GRACE_MS = 8000;
 /** The orchestrator's grace period before SIGKILL (Kubernetes: terminationGracePeriodSeconds). */
-const KILL_AFTER_MS = 5000;
+const KILL_AFTER_MS = 12_000;
 
 let root: string;
 let appPort: number;
