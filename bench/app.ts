@@ -37,9 +37,9 @@ import { S3Storage } from 'nestjs-downloadview/s3';
  * - `bare`: Nest without any interceptor; `bare-fastify` the same on Fastify, with @fastify/static
  *   registered (`serve: false`) for /sendfile/:name
  * - `express`: Express `res.sendFile` (and /json)
- * A `-fastify` suffix runs the Nest kinds on Nest's Fastify platform.
  * - `s3-nginx`, `s3-redirect`, `s3-off`: objects in a bucket (S3_ENDPOINT, bucket `bench`) at /s3/:name,
  *   delegated to nginx, redirected to a signed URL, or streamed by Node (bench/s3.mjs)
+ * A `-fastify` suffix runs a Nest kind on Nest's Fastify platform (`module-off-fastify`…).
  * Every Nest variant also has /stream/:name, a plain StreamableFile that no rule matches, and
  * /manual/:name, which writes X-Sendfile by hand on the raw response: the least any Nest route can
  * do to delegate (Express platform only), and /sendfile/:name, what Nest users write by hand today:

@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { Logger, type DynamicModule, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Server } from 'node:http';
@@ -21,6 +21,17 @@ async function show(label: string, url: string, headers: Record<string, string> 
   );
 }
 
+/** SAMPLE_PLATFORM=fastify: the same app on Nest's Fastify platform. */
+async function onFastify(module: DynamicModule, logger: LogLevel[]): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger });
+  // PUT /uploads/:name reads the raw request: Fastify must leave any body unparsed.
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addContentTypeParser('*', (_request, _payload, done) => done(null));
+  return app;
+}
+
 async function bootstrap(): Promise<void> {
   const root = mediaRoot();
   seedMedia(root);
@@ -33,21 +44,11 @@ async function bootstrap(): Promise<void> {
     debug: process.env.DOWNLOADVIEW_DEBUG !== '0',
     shutdownGracePeriod: Number(process.env.SAMPLE_SHUTDOWN_GRACE_MS ?? 25_000),
   };
-  const logger = ['fatal' as const, 'error' as const, 'warn' as const, 'debug' as const]; // the decision log, without the route map
-  // SAMPLE_PLATFORM=fastify: the same app on Nest's Fastify platform.
+  const logger: LogLevel[] = ['fatal', 'error', 'warn', 'debug']; // the decision log, without the route map
   const app =
     process.env.SAMPLE_PLATFORM === 'fastify'
-      ? await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(root, options), new FastifyAdapter(), {
-          logger,
-        })
+      ? await onFastify(AppModule.forRoot(root, options), logger)
       : await NestFactory.create(AppModule.forRoot(root, options), { logger });
-  if (process.env.SAMPLE_PLATFORM === 'fastify') {
-    // PUT /uploads/:name reads the raw request: Fastify must leave any body unparsed.
-    (app as NestFastifyApplication)
-      .getHttpAdapter()
-      .getInstance()
-      .addContentTypeParser('*', (_request, _payload, done) => done(null));
-  }
   // Shutdown hooks run the module's bounded drain on Ctrl-C / SIGTERM (SAMPLE_SHUTDOWN_HOOKS=0: not,
   // as in an app that forgot them: the process then ends at once, cutting what Node was sending).
   if (process.env.SAMPLE_SHUTDOWN_HOOKS !== '0') app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
