@@ -37,6 +37,22 @@ export function start(command, args, env = {}) {
   children.push(child);
   return child;
 }
+/** Starts the bench app (bench/app.ts, built by prepareBench()) as `kind` on `port`, serving `docroot`. */
+export function startBenchApp(kind, port, docroot, env = {}) {
+  return start('node', ['.bench-build/bench/app.js'], {
+    BENCH_APP: kind,
+    BENCH_ROOT: docroot,
+    PORT: String(port),
+    ...env,
+  });
+}
+/** Stops a process; resolves once it has exited. */
+export function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill();
+  return exited;
+}
 export const cpuSeconds = (pid) => {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;

@@ -15,6 +15,8 @@ import {
   prepareBench,
   runBenchmark,
   start,
+  startBenchApp,
+  stop,
   waitFor,
   wrk,
   WRK,
@@ -50,22 +52,11 @@ async function main() {
   }
   const startApps = async () => {
     for (const app of Object.values(apps)) {
-      app.child = start('node', ['.bench-build/bench/app.js'], {
-        BENCH_APP: app.kind,
-        BENCH_ROOT: docroot,
-        PORT: String(app.port),
-      });
+      app.child = startBenchApp(app.kind, app.port, docroot);
     }
     for (const app of Object.values(apps)) await waitFor(app.port);
   };
-  const stopApps = () =>
-    Promise.all(
-      Object.values(apps).map(({ child }) => {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill();
-        return exited;
-      }),
-    );
+  const stopApps = () => Promise.all(Object.values(apps).map(({ child }) => stop(child)));
   await startApps();
   const staticPort = await freePort();
   const delegatingPort = await freePort();

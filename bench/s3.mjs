@@ -15,7 +15,18 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { freePort, median, nginxConf, prepareBench, runBenchmark, start, waitFor, wrk, WRK } from './harness.mjs';
+import {
+  freePort,
+  median,
+  nginxConf,
+  prepareBench,
+  runBenchmark,
+  start,
+  startBenchApp,
+  waitFor,
+  wrk,
+  WRK,
+} from './harness.mjs';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -56,10 +67,7 @@ async function main() {
   // s3-nginx-unchecked: the same as s3-nginx with checkExists: false (no HeadObject per download).
   for (const kind of ['s3-nginx', 's3-nginx-unchecked', 's3-redirect', 's3-off']) {
     const port = await freePort();
-    const child = start('node', ['.bench-build/bench/app.js'], {
-      BENCH_APP: kind.replace('-unchecked', ''),
-      BENCH_ROOT: docroot,
-      PORT: String(port),
+    const child = startBenchApp(kind.replace('-unchecked', ''), port, docroot, {
       S3_ENDPOINT: s3Endpoint,
       S3_CHECK_EXISTS: kind.endsWith('-unchecked') ? '0' : '1',
     });

@@ -10,7 +10,18 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { children, freePort, lighttpdConf, median, nginxConf, prepareBench, start, waitFor } from './harness.mjs';
+import {
+  children,
+  freePort,
+  lighttpdConf,
+  median,
+  nginxConf,
+  prepareBench,
+  start,
+  startBenchApp,
+  stop,
+  waitFor,
+} from './harness.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const IDLE_SECONDS = Number(process.env.SLOW_IDLE_SECONDS ?? 5);
@@ -55,12 +66,7 @@ const stats = async (port, reset = false) =>
 
 async function measure(c, { clients, rate }, ports, docroot) {
   // A fresh app per measurement: its idle RSS is a new process's, not what the last case left.
-  const app = start('node', ['.bench-build/bench/app.js'], {
-    BENCH_APP: c.kind,
-    BENCH_ROOT: docroot,
-    PORT: String(ports.app[c.kind]),
-    BENCH_STATS_PORT: String(ports.stats),
-  });
+  const app = startBenchApp(c.kind, ports.app[c.kind], docroot, { BENCH_STATS_PORT: String(ports.stats) });
   await waitFor(ports.app[c.kind]);
   await waitFor(ports.stats);
   const base = `http://127.0.0.1:${c.front ? ports[c.front] : ports.app[c.kind]}`;
@@ -80,8 +86,7 @@ async function measure(c, { clients, rate }, ports, docroot) {
   const loaded = await run('bench/probe.mjs', [`${base}/json`, String(PROBE_RATE), String(LOAD_SECONDS)]);
   const during = await stats(ports.stats);
   const result = await downloads;
-  app.kill();
-  await new Promise((resolve) => app.once('exit', resolve));
+  await stop(app);
   return {
     idleP50: idle.p50,
     idleP99: idle.p99,
