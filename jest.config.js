@@ -24,6 +24,7 @@ const APP_SUITES = [
   'healthcheck.e2e',
   'decision-log',
   'shutdown',
+  'download-names.e2e',
 ];
 /**
  * App suites that run from src only: the packed apps install no AWS SDK (an optional peer
@@ -76,6 +77,7 @@ export default {
           '^nestjs-downloadview/testing$': '<rootDir>/src/testing/index.ts',
           '^nestjs-downloadview/health$': '<rootDir>/src/health/index.ts',
           '^nestjs-downloadview/s3$': '<rootDir>/src/s3/index.ts',
+          '^nestjs-downloadview/fastcgi$': '<rootDir>/src/fastcgi/index.ts',
           '^(\\.{1,2}/.*)\\.js$': '$1',
         },
         transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },

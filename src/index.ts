@@ -13,7 +13,8 @@ export { XSendfile } from './decorators/xsendfile.decorator.js';
 export { DownloadFile, type DownloadFileOptions } from './files/download-file.js';
 export { FileSystemStorage, type FileSystemStorageOptions, type SaveOptions } from './storage/file-system.storage.js';
 export type { Storage } from './storage/storage.interface.js';
-export type { ObjectReadRequest, ObjectReadResult, ObjectSource } from './files/object-source.js';
+export { ObjectChangedError, type ObjectSource, type ObjectStat } from './sources/object.source.js';
+export type { DownloadSource, FileIdentity } from './sources/download-source.js';
 export type { OnConflict, SaveData } from './storage/atomic-write.js';
 export { DownloadInterceptor } from './interceptors/download.interceptor.js';
 export { DownloadConfigError } from './config/download-config.error.js';
@@ -26,11 +27,11 @@ export {
   lighttpdLegacyBackend,
   nginxBackend,
   redirectBackend,
+  findDelegation,
   type DelegatedDownload,
   type DelegationHeaders,
   type DownloadBackend,
 } from './backends/index.js';
-export { createFastCgiGateway, type FastCgiGatewayOptions } from './fastcgi/fastcgi-gateway.js';
 export { SignedFileSystemStorage } from './storage/signed-file-system.storage.js';
 export { UrlSigner, SIGNATURE_PARAMETER, type UrlSignerOptions } from './signing/url-signer.js';
 export { SignatureRequired, SignatureGuard } from './decorators/signature-required.decorator.js';

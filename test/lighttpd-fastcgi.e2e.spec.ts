@@ -1,7 +1,7 @@
 import type { Server } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createFastCgiGateway } from 'nestjs-downloadview';
+import { createFastCgiGateway } from 'nestjs-downloadview/fastcgi';
 import { startLighttpdFastCgi } from './support/lighttpd-fastcgi.js';
 import { startSampleApp, type SampleApp } from './support/sample-app.js';
 import { fetchBytes, freePort, sha256, writeBinaryFile, type RunningServer } from './support/servers.js';

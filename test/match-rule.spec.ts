@@ -1,5 +1,5 @@
 import { compileOptions } from '../src/config/compile-options.js';
-import { matchRule } from '../src/matching/match-rule.js';
+import { matchRule } from '../src/decision/match-rule.js';
 
 const { rules } = compileOptions({
   rules: [

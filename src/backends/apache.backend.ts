@@ -1,5 +1,5 @@
 import type { DownloadBackend } from './download-backend.interface.js';
-import { hasControlCharacters } from './encoding.js';
+import { asRawBytes, fromRawBytes, hasControlCharacters } from '../paths/path-encoding.js';
 
 /**
  * apache2 + mod_xsendfile: `X-Sendfile: <absolute path>`. mod_xsendfile does not URL-decode, so the
@@ -11,7 +11,6 @@ export const apacheBackend: DownloadBackend = {
   destinationKind: 'path',
   // A raw CR/LF would split the header: such a name is left to Node.
   delegate: ({ destination }) =>
-    hasControlCharacters(destination)
-      ? undefined
-      : { headers: { 'X-Sendfile': Buffer.from(destination, 'utf8').toString('latin1') } },
+    hasControlCharacters(destination) ? undefined : { headers: { 'X-Sendfile': asRawBytes(destination) } },
+  readHeader: fromRawBytes,
 };

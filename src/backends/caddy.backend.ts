@@ -1,5 +1,5 @@
 import type { DownloadBackend } from './download-backend.interface.js';
-import { hasControlCharacters } from './encoding.js';
+import { asRawBytes, fromRawBytes, hasControlCharacters } from '../paths/path-encoding.js';
 
 /**
  * Caddy has no X-Sendfile module; its `reverse_proxy` + `handle_response` reads a header of our
@@ -15,5 +15,6 @@ export const caddyBackend: DownloadBackend = {
   delegate: ({ destination }) =>
     destination.includes('?') || hasControlCharacters(destination)
       ? undefined
-      : { headers: { 'X-Accel-Redirect': Buffer.from(destination, 'utf8').toString('latin1') } },
+      : { headers: { 'X-Accel-Redirect': asRawBytes(destination) } },
+  readHeader: fromRawBytes,
 };

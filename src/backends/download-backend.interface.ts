@@ -58,4 +58,9 @@ export interface DownloadBackend {
    * (then Node serves the file itself rather than sending a header the server would misread).
    */
   delegate(download: DelegatedDownload): DelegationHeaders | undefined;
+  /**
+   * Reads a value of `header` back as its server reads it: the path or URI it names. For the
+   * healthcheck and the testing helpers; throws on a value the server could not read either.
+   */
+  readHeader?: (value: string) => string;
 }

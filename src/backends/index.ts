@@ -9,6 +9,21 @@ import { redirectBackend } from './redirect.backend.js';
 
 export * from './download-backend.interface.js';
 
+/**
+ * The built-in backend whose header a response carries, and that header's value (the first in
+ * the order below; a redirect's `Location` is no delegation header for this purpose).
+ */
+export function findDelegation(
+  header: (name: string) => string | null | undefined,
+): { backend: DownloadBackend; value: string } | undefined {
+  for (const backend of BUILT_IN_BACKENDS.values()) {
+    if (backend.destinationKind === 'url') continue;
+    const value = header(backend.header);
+    if (typeof value === 'string') return { backend, value };
+  }
+  return undefined;
+}
+
 /** The backends selectable by name. */
 export const BUILT_IN_BACKENDS: ReadonlyMap<string, DownloadBackend> = new Map(
   [

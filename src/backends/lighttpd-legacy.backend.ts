@@ -1,5 +1,5 @@
 import type { DownloadBackend } from './download-backend.interface.js';
-import { encodePathSegments } from './encoding.js';
+import { decodePathSegments, encodePathSegments } from '../paths/path-encoding.js';
 
 /**
  * lighttpd before 1.4.40 understood only `X-LIGHTTPD-send-file`; current versions still honour it,
@@ -12,4 +12,5 @@ export const lighttpdLegacyBackend: DownloadBackend = {
   delegate: ({ destination }) => ({
     headers: { 'X-LIGHTTPD-send-file': encodePathSegments(destination) },
   }),
+  readHeader: decodePathSegments,
 };

@@ -1,6 +1,6 @@
 import rangeParser from 'range-parser';
 import type { DelegationHeaders, DownloadBackend } from './download-backend.interface.js';
-import { encodePathSegments } from './encoding.js';
+import { encodePathSegments } from '../paths/path-encoding.js';
 
 /** The path an `X-Sendfile2` value names (decoded), without its byte ranges. */
 export function xSendfile2Path(value: string): string {
@@ -34,4 +34,5 @@ export const lighttpd2Backend: DownloadBackend = {
     }
     return { headers: { 'X-Sendfile2': `${path} 0-${size - 1}` } };
   },
+  readHeader: xSendfile2Path,
 };

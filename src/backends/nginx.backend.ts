@@ -1,6 +1,6 @@
 import type { BackendRuleOptions } from './download-backend.interface.js';
 import type { DownloadBackend } from './download-backend.interface.js';
-import { encodePathSegments } from './encoding.js';
+import { decodePathSegments, encodePathSegments } from '../paths/path-encoding.js';
 
 function accelOptions(options: BackendRuleOptions): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -30,4 +30,5 @@ export const nginxBackend: DownloadBackend = {
     }
     return { headers: { 'X-Accel-Redirect': target, ...accelOptions(options) } };
   },
+  readHeader: decodePathSegments,
 };

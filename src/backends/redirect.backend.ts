@@ -1,5 +1,5 @@
 import type { DownloadBackend } from './download-backend.interface.js';
-import { encodePathSegments } from './encoding.js';
+import { encodePathSegments } from '../paths/path-encoding.js';
 
 /**
  * No file-serving proxy at all: a `302` to where the client fetches the file itself — an object's
@@ -17,6 +17,7 @@ export const redirectBackend: DownloadBackend = {
     if (!location) return undefined;
     return { status: 302, headers: { Location: location, 'Cache-Control': 'private, no-store' } };
   },
+  readHeader: (value) => value,
 };
 
 /** `https://cdn.example.com/media/` + an encoded path (the origin part is left as configured). */

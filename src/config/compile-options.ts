@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { BlockList, isIP } from 'node:net';
 import { isAbsolute, resolve, sep } from 'node:path';
 import { BUILT_IN_BACKENDS, type DownloadBackend } from '../backends/index.js';
-import { hasControlCharacters } from '../backends/encoding.js';
+import { hasControlCharacters } from '../paths/path-encoding.js';
 import type {
   BackendOption,
   BackendRuleOptions,

@@ -1,10 +1,15 @@
 import { StreamableFile } from '@nestjs/common';
-import { createReadStream, openSync, statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { DiskSource, statForDownload } from '../sources/disk.source.js';
+import type { DownloadSource } from '../sources/download-source.js';
+import { MemorySource } from '../sources/memory.source.js';
+import { ObjectFileSource, type ObjectSource, type ObjectStat } from '../sources/object.source.js';
+import { RemoteSource } from '../sources/remote.source.js';
 import { buildContentDisposition, guessContentType } from './content-headers.js';
-import { fileErrorToHttp, fileNotFound } from './file-errors.js';
-import type { ObjectSource } from './object-source.js';
+
+export { statForDownload };
 
 export interface DownloadFileOptions {
   /** The name the client saves the file as. Default: the file's own base name. */
@@ -17,16 +22,6 @@ export interface DownloadFileOptions {
   contentType?: string;
 }
 
-interface FileSource {
-  path?: string;
-  url?: string;
-  remoteUrl?: string;
-  buffer?: Buffer;
-  stats?: Stats;
-  /** An object in a bucket (S3Storage): what it knows of it from HeadObject. */
-  object?: { size?: number; modifiedAt?: Date; etag?: string };
-}
-
 /**
  * Something every StreamableFile accepts, standing in for the stream until it is needed: a
  * DownloadFile opens its file only when Nest sends it (see getStream()), so a response the proxy
@@ -34,61 +29,30 @@ interface FileSource {
  */
 const DEFERRED_STREAM = { pipe() {}, on() {} } as unknown as Readable;
 
-/** Stats a file for download: a missing path, or one that is not a regular file, is a 404. */
-export function statForDownload(path: string): Stats {
-  let stats: Stats;
-  try {
-    stats = statSync(path);
-  } catch (error) {
-    throw fileErrorToHttp(error);
-  }
-  if (!stats.isFile()) throw fileNotFound();
-  return stats;
-}
-
 /**
- * A file to download: a file on disk (with a path, and a public URL when it comes from a storage),
- * a remote file (URL only, for nginx), or a virtual in-memory file, which is never delegated.
- * It is a StreamableFile, so Nest sends it as one wherever this module is not in the way.
+ * A file to download, with a name, a content type and a source (`source.kind`): a file on disk, a
+ * file in memory (never delegated), a remote URL (for nginx), or an object in a bucket (a storage's
+ * `download()`). It is a StreamableFile, so Nest sends it as one wherever this module is not in the way.
  */
 export class DownloadFile extends StreamableFile {
+  /** Where the bytes come from. */
+  readonly source: DownloadSource;
   /** The name the client saves the file as. */
   readonly name: string;
-  /** Absolute path on disk, for files on disk. */
-  readonly path?: string;
-  /** Public URL (a storage's `baseUrl` + name), matched against `sourceUrl` rules. */
-  readonly url?: string;
-  /** For remote files: where nginx fetches the file from. */
-  readonly remoteUrl?: string;
-  readonly size?: number;
-  readonly modifiedAt?: Date;
-  /** The file's stats when it was checked (files on disk). */
-  readonly stats?: Stats;
   readonly contentType: string;
   readonly attachment: boolean;
-  /** Content of a virtual file. */
-  readonly buffer?: Buffer;
-  /** The object store's ETag, for objects in a bucket. */
-  readonly etag?: string;
-  #object?: ObjectSource;
+  #disposition?: string;
   #stream?: Readable;
   #released = false;
   #opened = false;
 
-  protected constructor(source: FileSource, options: DownloadFileOptions, fallbackName: string) {
-    super((source.buffer ?? DEFERRED_STREAM) as Readable);
-    this.path = source.path;
-    this.url = source.url;
-    this.remoteUrl = source.remoteUrl;
-    this.buffer = source.buffer;
-    this.size = source.buffer?.length ?? source.stats?.size ?? source.object?.size;
-    this.modifiedAt = source.stats?.mtime ?? source.object?.modifiedAt;
-    this.etag = source.object?.etag;
-    this.stats = source.stats;
+  protected constructor(source: DownloadSource, options: DownloadFileOptions, fallbackName: string) {
+    super((source.kind === 'memory' ? source.buffer : DEFERRED_STREAM) as Readable);
+    this.source = source;
     this.name = options.name ?? fallbackName;
     this.attachment = options.inline ? false : (options.attachment ?? true);
     this.contentType = options.contentType ?? guessContentType(this.name);
-    if (source.buffer) this.#stream = super.getStream();
+    if (source.kind === 'memory') this.#stream = super.getStream();
   }
 
   /** A file on disk. A missing file is a `NotFoundException` (404). */
@@ -99,7 +63,7 @@ export class DownloadFile extends StreamableFile {
 
   /** @internal A file on disk already checked by a storage. */
   static onDisk(path: string, stats: Stats, url: string | undefined, options: DownloadFileOptions = {}): DownloadFile {
-    return new DownloadFile({ path, stats, url }, options, basename(path));
+    return new DownloadFile(new DiskSource(path, url, stats), options, basename(path));
   }
 
   /** A virtual file held in memory. It is always served by Node, never by the proxy. */
@@ -108,7 +72,7 @@ export class DownloadFile extends StreamableFile {
     options: DownloadFileOptions & { name: string },
   ): DownloadFile {
     const buffer = typeof content === 'string' ? Buffer.from(content, 'utf8') : Buffer.from(content);
-    return new DownloadFile({ buffer }, options, options.name);
+    return new DownloadFile(new MemorySource(buffer), options, options.name);
   }
 
   /**
@@ -121,47 +85,90 @@ export class DownloadFile extends StreamableFile {
       throw new TypeError(`DownloadFile.fromUrl takes an http(s) URL, got ${parsed.protocol}`);
     }
     const name = decodeURIComponent(parsed.pathname.split('/').pop() || 'download');
-    return new DownloadFile({ url: parsed.href, remoteUrl: parsed.href }, options, name);
+    return new DownloadFile(new RemoteSource(parsed.href), options, name);
   }
 
   /**
-   * @internal An object in a bucket, as S3Storage makes it: `url` is its public URL (what rules
-   * match), `name` the download name; `withObject()` then gives it its signed URL and reader.
+   * @internal An object in a bucket, as a storage makes it: `url` is its public URL (what rules
+   * match), `name` the download name, `known` what the store said of it; `withObject()` then gives
+   * it its signed URL and reader.
    */
-  static forObject(
-    info: { url: string; name: string; size?: number; modifiedAt?: Date; etag?: string },
-    options: DownloadFileOptions = {},
-  ): DownloadFile {
-    return new DownloadFile({ url: info.url, object: info }, options, info.name);
+  static forObject(info: { url: string; name: string; known?: ObjectStat }, options: DownloadFileOptions = {}) {
+    return new DownloadFile(new ObjectFileSource(info.url, info.known), options, info.name);
   }
 
   /** @internal Attaches an object's signed URL and reader (once). */
-  withObject(source: ObjectSource): this {
-    if (this.#object) throw new Error('DownloadFile.withObject: the object is already set');
-    this.#object = source;
+  withObject(object: ObjectSource): this {
+    if (this.source.kind !== 'object') throw new Error('DownloadFile.withObject: not an object in a bucket');
+    this.source.attach(object);
     return this;
+  }
+
+  /** Absolute path on disk, for files on disk. */
+  get path(): string | undefined {
+    return this.source.kind === 'disk' ? this.source.path : undefined;
+  }
+
+  /** Public URL (a storage's `baseUrl` + name, or a remote file's URL), matched against `sourceUrl` rules. */
+  get url(): string | undefined {
+    return this.source.identity?.url;
+  }
+
+  /** For remote files: where nginx fetches the file from. */
+  get remoteUrl(): string | undefined {
+    return this.source.kind === 'remote' ? this.source.url : undefined;
+  }
+
+  /** Content of a virtual file. */
+  get buffer(): Buffer | undefined {
+    return this.source.kind === 'memory' ? this.source.buffer : undefined;
+  }
+
+  /** The file's stats when it was checked (files on disk). */
+  get stats(): Stats | undefined {
+    return this.source.kind === 'disk' ? this.source.knownStats : undefined;
+  }
+
+  get size(): number | undefined {
+    const { source } = this;
+    if (source.kind === 'memory') return source.buffer.length;
+    return source.kind === 'disk' ? source.knownStats?.size : source.kind === 'object' ? source.known?.size : undefined;
+  }
+
+  get modifiedAt(): Date | undefined {
+    const { source } = this;
+    return source.kind === 'disk'
+      ? source.knownStats?.mtime
+      : source.kind === 'object'
+        ? source.known?.modifiedAt
+        : undefined;
+  }
+
+  /** The object store's ETag, for objects in a bucket. */
+  get etag(): string | undefined {
+    return this.source.kind === 'object' ? this.source.known?.etag : undefined;
   }
 
   /** For an object in a bucket: its signed URL and reader (see S3Storage). */
   get object(): ObjectSource | undefined {
-    return this.#object;
+    return this.source.kind === 'object' ? this.source.object : undefined;
   }
 
   /** Whether this file lives in memory (never delegated to a proxy). */
   get isVirtual(): boolean {
-    return this.buffer !== undefined;
+    return this.source.kind === 'memory';
   }
 
-  /** The Content-Disposition header for this file. */
+  /** The Content-Disposition header for this file (built once). */
   get disposition(): string {
-    return buildContentDisposition(this.name, this.attachment);
+    return (this.#disposition ??= buildContentDisposition(this.name, this.attachment));
   }
 
   /** Opens the file (once) when Nest sends it; after `release()`, an empty stream instead. */
   override getStream(): Readable {
     if (!this.#stream) {
-      this.#opened = !this.#released && this.path !== undefined;
-      this.#stream = this.#opened ? this.#readStream() : Readable.from([]);
+      this.#opened = !this.#released && this.source.kind === 'disk';
+      this.#stream = this.#opened ? (this.source as DiskSource).open() : Readable.from([]);
     }
     return this.#stream;
   }
@@ -172,32 +179,13 @@ export class DownloadFile extends StreamableFile {
   }
 
   /**
-   * Opens the file now, when Node is about to send it (the whole file, or `start`–`end`): a file
-   * that vanished or became unreadable since it was checked is a 404 / 403 (see fileErrorToHttp)
-   * here, through Nest's exception layer on any platform, rather than a stream error once the reply
-   * has begun.
-   * Without a range, the file's own stream is opened; with one, a new stream is returned.
+   * @internal Opens the whole file now, when Node is about to send it: a file that vanished since it
+   * was checked is a 404 through Nest's exception layer rather than a stream error mid-reply.
    */
-  openForSending(range?: { start: number; end: number }): Readable {
-    let fd: number;
-    try {
-      fd = openSync(this.path!, 'r');
-    } catch (error) {
-      throw fileErrorToHttp(error);
-    }
-    const stream = this.#readStream({ fd, ...range });
-    if (!range) {
-      this.#opened = true;
-      this.#stream = stream;
-    }
-    return stream;
-  }
-
-  #readStream(options?: { fd: number; start?: number; end?: number }): Readable {
-    const stream = createReadStream(this.path!, options);
-    // Whoever sends the stream reports its errors (Nest's handler, see serve-download.ts); until
-    // then, an error must not go unhandled and end the process.
-    stream.on('error', () => {});
+  openForSending(): Readable {
+    const stream = (this.source as DiskSource).open();
+    this.#opened = true;
+    this.#stream = stream;
     return stream;
   }
 

@@ -1,21 +1,13 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, readFile, stat } from 'node:fs/promises';
-import { xSendfile2Path } from '../backends/lighttpd2.backend.js';
+import { findDelegation, type DownloadBackend } from '../backends/index.js';
 import type { Storage } from '../storage/storage.interface.js';
 
-/** The headers a backend hands a download over with (lower case), and how each server reads them. */
-const DELEGATION_HEADERS: Record<string, (value: string) => string> = {
-  'x-sendfile': (v) => safeDecode(v),
-  'x-accel-redirect': (v) => safeDecode(v),
-  'x-sendfile2': (v) => safeDecode(v, xSendfile2Path),
-  'x-lighttpd-send-file': (v) => safeDecode(v),
-};
-
-/** Decodes a header the way its server reads it; a malformed value is shown as it came. */
-function safeDecode(value: string, decode: (value: string) => string = decodeURIComponent): string {
+/** Reads a delegation header back as its backend's server does; a malformed value is shown as it came. */
+function readBack(backend: DownloadBackend, value: string): string {
   try {
-    return decode(value);
+    return backend.readHeader ? backend.readHeader(value) : value;
   } catch {
     return value;
   }
@@ -58,12 +50,10 @@ async function get(url: string, timeout: number, headers: Record<string, string>
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-function delegationHeader(headers: Headers): [string, string] | undefined {
-  for (const name of Object.keys(DELEGATION_HEADERS)) {
-    const value = headers.get(name);
-    if (value !== null) return [name, value];
-  }
-  return undefined;
+/** The delegation header a response carries (lower case) and its value. */
+function delegationHeader(headers: Headers): [string, string, DownloadBackend] | undefined {
+  const found = findDelegation((name) => headers.get(name));
+  return found && [found.backend.header.toLowerCase(), found.value, found.backend];
 }
 
 /**
@@ -116,7 +106,7 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
 
   // 2. app → proxy: hit directly, the app must answer with a delegation header and no body.
   let appAnswer: Fetched | undefined;
-  let delegation: [string, string] | undefined;
+  let delegation: [string, string, DownloadBackend] | undefined;
   try {
     // Announce every header, as a proxy would, so that an app in mode 'auto' delegates too.
     appAnswer = await get(options.app, timeout, { 'X-Sendfile-Type': 'X-Sendfile' });
@@ -132,8 +122,8 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
         detail: `the app answered ${appAnswer.status} without a delegation header: no DownloadModule rule matches this file (check sourceUrl/sourceDir), or mode is 'off'`,
       });
     } else {
-      const [header, value] = delegation;
-      const target = DELEGATION_HEADERS[header](value);
+      const [header, value, backend] = delegation;
+      const target = readBack(backend, value);
       const mismatch = fileBytes && header !== 'x-accel-redirect' && target !== options.file;
       steps.push({
         name: 'app → proxy',
@@ -153,7 +143,7 @@ export async function runHealthcheck(options: HealthcheckOptions): Promise<Healt
 
   // 3. proxy → storage: the proxy must read the destination and send its bytes.
   let proxyAnswer: Fetched | undefined;
-  let leaked: [string, string] | undefined;
+  let leaked: [string, string, DownloadBackend] | undefined;
   try {
     proxyAnswer = await get(options.proxy, timeout);
     leaked = delegationHeader(proxyAnswer.headers);

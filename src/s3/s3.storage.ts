@@ -9,13 +9,14 @@ import type { GetObjectCommandOutput, HeadObjectCommandOutput, S3Client } from '
 import { createRequire } from 'node:module';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { encodePathSegments } from '../backends/encoding.js';
+import { encodePathSegments } from '../paths/path-encoding.js';
 import { guessContentType } from '../files/content-headers.js';
 import { DownloadFile, type DownloadFileOptions } from '../files/download-file.js';
-import type { ObjectReadRequest, ObjectReadResult, ObjectSource } from '../files/object-source.js';
+import { ObjectChangedError, type ObjectStat } from '../sources/object.source.js';
 import { asBytes, tooLarge, type SaveData } from '../storage/atomic-write.js';
 import { unsafeNameReason } from '../storage/path-safety.js';
 import type { Storage } from '../storage/storage.interface.js';
+import { HeadCache, type ObjectHead } from './head-cache.js';
 import { SignedUrls } from './signed-urls.js';
 
 type ClientS3 = typeof import('@aws-sdk/client-s3');
@@ -38,9 +39,32 @@ export interface S3StorageOptions {
    * `download()` asks the bucket whether the object is there (HeadObject), so that a missing one is
    * the app's 404 whoever sends it. Default true. Behind nginx and sample/nginx-s3.conf, false saves
    * that round trip (most of the app's cost per download): nginx answers a missing object with its
-   * own 404, and Node, when it serves, asks then.
+   * own 404, and Node, when it serves, asks then. With `headCacheTtl`, a hot object is asked about
+   * once per that time, not per download.
    */
   checkExists?: boolean;
+  /**
+   * How long what HeadObject said of an object (its size, ETag, date) is reused by the next
+   * downloads of it, in milliseconds. Default 5000; 0 asks the bucket on every download.
+   *
+   * Only an object that is there is remembered: a missing one is asked about every time, so it is
+   * a 404 at once, and appears as soon as anything uploads it. `save()` and `delete()` through
+   * this storage forget the object at once; `exists()` and `delete()` always ask the bucket.
+   * Changed behind this storage's back (another app instance, the console), an object may be
+   * described as it was for up to this long: one deleted meanwhile is still a 404 (nginx and Node
+   * then get the bucket's), one replaced may be announced with its former size or ETag. Downloads
+   * of one object share one HeadObject on its way.
+   */
+  headCacheTtl?: number;
+  /**
+   * The most objects whose HeadObject answer is remembered, and the most signed URLs kept for
+   * reuse (the least recently used are forgotten first). Default 10,000; 0 keeps none: every
+   * download asks the bucket and signs a new URL.
+   *
+   * A signed URL is reused for the same object, content type and disposition while at least half
+   * of its lifetime (`presignExpiresIn`) is left, so most downloads sign nothing.
+   */
+  cacheMaxEntries?: number;
 }
 
 /** Per-call options of `S3Storage.save()`. */
@@ -82,34 +106,13 @@ export function s3ErrorToHttp(error: unknown): HttpException {
   return new BadGatewayException('File storage unavailable');
 }
 
-/** The status an S3 error stands for when Node passes a conditional or ranged read through. */
-function passThroughStatus(error: unknown): number | undefined {
+
+
+
+/** The store refused the read's `If-Match`: the object was replaced since it was stat'ed. */
+function changedMeanwhile(error: unknown): boolean {
   const { name, $metadata } = (error ?? {}) as AwsError;
-  const status = $metadata?.httpStatusCode;
-  if (status === 304 || name === 'NotModified') return 304;
-  if (status === 412 || name === 'PreconditionFailed') return 412;
-  if (status === 416 || name === 'InvalidRange') return 416;
-  return undefined;
-}
-
-/** `If-Range` holds when it names the object's ETag (strong comparison) or a date not before its change. */
-function ifRangeHolds(ifRange: string, head: HeadObjectCommandOutput): boolean {
-  if (ifRange.startsWith('"') || ifRange.startsWith('W/')) return !ifRange.startsWith('W/') && ifRange === head.ETag;
-  const date = Date.parse(ifRange);
-  return !Number.isNaN(date) && head.LastModified !== undefined && head.LastModified.getTime() <= date;
-}
-
-/** `If-Match` (strong comparison, `*` for any), else `If-Unmodified-Since`, against the object. */
-function preconditionFails(request: ObjectReadRequest, head: HeadObjectCommandOutput): boolean {
-  if (request.ifMatch !== undefined) {
-    const tags = request.ifMatch.split(',').map((tag) => tag.trim());
-    return !tags.includes('*') && !(head.ETag !== undefined && tags.includes(head.ETag));
-  }
-  if (request.ifUnmodifiedSince !== undefined && head.LastModified !== undefined) {
-    const date = Date.parse(request.ifUnmodifiedSince);
-    return !Number.isNaN(date) && Math.floor(head.LastModified.getTime() / 1000) * 1000 > date;
-  }
-  return false;
+  return $metadata?.httpStatusCode === 412 || name === 'PreconditionFailed';
 }
 
 function counting(maxBytes: number): Transform {
@@ -142,6 +145,8 @@ export class S3Storage implements Storage {
   readonly signedUrls: SignedUrls;
   readonly #maxBytes: number;
   readonly #checkExists: boolean;
+  /** What HeadObject said, per key (undefined: `headCacheTtl` or `cacheMaxEntries` is 0). */
+  readonly #heads: HeadCache | undefined;
 
   constructor(options: S3StorageOptions) {
     if (!options || typeof options.bucket !== 'string' || options.bucket === '') {
@@ -154,17 +159,31 @@ export class S3Storage implements Storage {
     if (!Number.isInteger(expires) || expires < 1 || expires > 604800) {
       throw new TypeError('S3Storage: "presignExpiresIn" must be a whole number of seconds from 1 to 604800');
     }
+    const headCacheTtl = options.headCacheTtl ?? 5000;
+    if (!Number.isInteger(headCacheTtl) || headCacheTtl < 0) {
+      throw new TypeError('S3Storage: "headCacheTtl" must be a whole number of milliseconds, 0 or more (0: no cache)');
+    }
+    const cacheMaxEntries = options.cacheMaxEntries ?? 10_000;
+    if (!Number.isInteger(cacheMaxEntries) || cacheMaxEntries < 0) {
+      throw new TypeError('S3Storage: "cacheMaxEntries" must be a whole number, 0 or more (0: no cache)');
+    }
     this.#sdk = load<ClientS3>('@aws-sdk/client-s3', 'its commands');
     const presigner = load<Presigner>('@aws-sdk/s3-request-presigner', 'signed URLs');
     this.#client = options.client;
     this.bucket = options.bucket;
-    this.signedUrls = new SignedUrls(options.client, options.bucket, this.#sdk, presigner);
+    this.signedUrls = new SignedUrls(options.client, options.bucket, this.#sdk, presigner, cacheMaxEntries);
     this.prefix = options.prefix ?? '';
     const baseUrl = options.baseUrl ?? '/';
     this.baseUrl = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
     this.presignExpiresIn = expires;
     this.#maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
     this.#checkExists = options.checkExists ?? true;
+    this.#heads = headCacheTtl > 0 && cacheMaxEntries > 0 ? new HeadCache(headCacheTtl, cacheMaxEntries) : undefined;
+  }
+
+  /** @internal How many HeadObject answers are remembered now (for the tests of the bound). */
+  get headCacheSize(): number {
+    return this.#heads?.size ?? 0;
   }
 
   /** The object key of a name: refused (400) like a file name that leaves its folder. */
@@ -182,9 +201,10 @@ export class S3Storage implements Storage {
     return this.baseUrl + encodePathSegments(name);
   }
 
+  /** Whether the object is there, as the bucket says now (never from the cache, which it refreshes). */
   async exists(name: string): Promise<boolean> {
     try {
-      await this.#head(name);
+      await this.#head(name, true);
       return true;
     } catch (error) {
       if (error instanceof NotFoundException) return false;
@@ -199,23 +219,16 @@ export class S3Storage implements Storage {
    */
   async download(name: string, options: DownloadFileOptions = {}): Promise<DownloadFile> {
     const key = this.key(name);
-    let head = this.#checkExists ? await this.#head(name) : undefined;
-    const file = DownloadFile.forObject(
-      {
-        url: this.url(name),
-        name: name.split('/').pop()!,
-        size: head?.ContentLength,
-        modifiedAt: head?.LastModified,
-        etag: head?.ETag,
-      },
-      options,
-    );
+    const known = this.#checkExists ? objectStat(await this.#head(name)) : undefined;
+    const file = DownloadFile.forObject({ url: this.url(name), name: name.split('/').pop()!, known }, options);
     const signedUrl = await this.signedUrls.sign(key, file.contentType, file.disposition, this.presignExpiresIn);
-    const source: ObjectSource = {
+    // Node asks for the object's stat only when it sends it itself, then reuses what download() saw.
+    let stat = known;
+    return file.withObject({
       signedUrl,
-      read: async (request) => this.#read(key, (head ??= await this.#head(name)), request),
-    };
-    return file.withObject(source);
+      stat: async (fresh = false) => (!fresh && stat ? stat : (stat = objectStat(await this.#head(name, fresh)))),
+      read: (range, signal, etag) => this.#read(key, range, signal, etag),
+    });
   }
 
   /**
@@ -227,6 +240,16 @@ export class S3Storage implements Storage {
     const key = this.key(name);
     const maxBytes = options.maxBytes ?? this.#maxBytes;
     const contentType = options.contentType ?? guessContentType(name);
+    try {
+      return await this.#upload(name, key, data, maxBytes, contentType);
+    } finally {
+      // Whether it went up or not (a failed multipart upload leaves the old object, or none): what
+      // HeadObject said before is no longer known to hold, nor is an answer still on its way.
+      this.#heads?.invalidate(key);
+    }
+  }
+
+  async #upload(name: string, key: string, data: SaveData, maxBytes: number, contentType: string): Promise<string> {
     try {
       if (typeof data === 'string' || data instanceof Uint8Array) {
         const body = asBytes(data);
@@ -253,69 +276,81 @@ export class S3Storage implements Storage {
     }
   }
 
-  /** Removes an object: true when it was there. */
+  /** Removes an object: true when it was there (as the bucket says, not the cache). */
   async delete(name: string): Promise<boolean> {
-    if (!(await this.exists(name))) return false;
+    const key = this.key(name);
     try {
-      await this.#client.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
+      if (!(await this.exists(name))) return false;
+      await this.#client.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
     } catch (error) {
       throw s3ErrorToHttp(error);
+    } finally {
+      // Gone (or found missing, or unknown after an error): the next download asks the bucket.
+      this.#heads?.invalidate(key);
     }
   }
 
-  async #head(name: string): Promise<HeadObjectCommandOutput> {
+  /**
+   * What HeadObject says of the object: from the cache when it is younger than `headCacheTtl`
+   * (unless `fresh`), else asked once for every caller that wants it meanwhile. A missing object
+   * (404) and an error are never kept.
+   */
+  async #head(name: string, fresh = false): Promise<HeadObjectCommandOutput> {
+    const key = this.key(name);
+    if (!this.#heads) return this.#headObject(key);
+    const send = () => this.#headObject(key);
+    return fresh ? this.#heads.ask(key, send) : this.#heads.get(key, send);
+  }
+
+  /** HeadObject itself: the size and validators, the error as HTTP. */
+  async #headObject(key: string): Promise<ObjectHead> {
     try {
-      return await this.#client.send(new this.#sdk.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
+      const { ContentLength, LastModified, ETag } = await this.#client.send(
+        new this.#sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key }),
+      );
+      return { ContentLength, LastModified, ETag, $metadata: {} };
     } catch (error) {
       throw s3ErrorToHttp(error);
     }
   }
 
-  /** Node's read: GetObject (HeadObject for HEAD) with the client's Range and conditions. */
-  async #read(key: string, head: HeadObjectCommandOutput, request: ObjectReadRequest): Promise<ObjectReadResult> {
-    // Preconditions are checked against what download() saw, as well as passed on: not every
-    // S3-compatible store implements If-Match (RFC 9110 §13.2.2 order).
-    if (preconditionFails(request, head)) return { status: 412, headers: validators(head) };
-    // S3 has no If-Range: a range whose condition fails becomes the whole object, as RFC 9110 says.
-    const range =
-      request.range && (!request.ifRange || ifRangeHolds(request.ifRange, head)) ? request.range : undefined;
-    const conditions = {
-      Bucket: this.bucket,
-      Key: key,
-      Range: range,
-      IfNoneMatch: request.ifNoneMatch,
-      IfMatch: request.ifMatch,
-      IfModifiedSince: request.ifModifiedSince ? new Date(request.ifModifiedSince) : undefined,
-      IfUnmodifiedSince: request.ifUnmodifiedSince ? new Date(request.ifUnmodifiedSince) : undefined,
-    };
-    const command =
-      request.method === 'HEAD'
-        ? new this.#sdk.HeadObjectCommand(conditions)
-        : new this.#sdk.GetObjectCommand(conditions);
-    let output: GetObjectCommandOutput | HeadObjectCommandOutput;
+  /**
+   * Node's read of the bytes it sends: GetObject of one range or the whole object. The version must
+   * be the one the answer's headers describe: `If-Match` asks the store for it, and, as not every
+   * S3-compatible store honours that (s3rver does not), the ETag it answers with is checked too.
+   */
+  async #read(
+    key: string,
+    range: { start: number; end: number } | undefined,
+    signal: AbortSignal,
+    etag: string | undefined,
+  ): Promise<Readable> {
+    let output: GetObjectCommandOutput;
     try {
-      output = await this.#client.send(command, {
-        abortSignal: request.signal,
-      });
+      output = await this.#client.send(
+        new this.#sdk.GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Range: range && `bytes=${range.start}-${range.end}`,
+          IfMatch: etag,
+        }),
+        { abortSignal: signal },
+      );
     } catch (error) {
-      const status = passThroughStatus(error);
-      if (status === 416) return { status, headers: { 'Content-Range': `bytes */${head.ContentLength ?? 0}` } };
-      if (status) return { status, headers: validators(head) };
+      if (etag && changedMeanwhile(error)) throw new ObjectChangedError();
       throw s3ErrorToHttp(error);
     }
-    const headers: Record<string, string> = { ...validators(output), 'Accept-Ranges': 'bytes' };
-    if (output.ContentLength !== undefined) headers['Content-Length'] = String(output.ContentLength);
-    const contentRange = (output as GetObjectCommandOutput).ContentRange;
-    if (contentRange) headers['Content-Range'] = contentRange;
-    const status = output.$metadata.httpStatusCode ?? (contentRange ? 206 : 200);
-    return { status, headers, body: (output as GetObjectCommandOutput).Body as Readable | undefined };
+    const body = output.Body as Readable;
+    if (etag && output.ETag !== undefined && output.ETag !== etag) {
+      body.destroy();
+      throw new ObjectChangedError();
+    }
+    return body;
   }
 }
 
-function validators(output: { ETag?: string; LastModified?: Date }): Record<string, string> {
-  const headers: Record<string, string> = {};
-  if (output.ETag) headers.ETag = output.ETag;
-  if (output.LastModified) headers['Last-Modified'] = output.LastModified.toUTCString();
-  return headers;
+/** What HeadObject said, as a DownloadFile keeps it. */
+function objectStat(head: HeadObjectCommandOutput): ObjectStat {
+  return { size: head.ContentLength ?? 0, modifiedAt: head.LastModified, etag: head.ETag };
 }

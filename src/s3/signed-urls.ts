@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { BoundedMap } from './bounded-map.js';
 
 type Presigner = typeof import('@aws-sdk/s3-request-presigner');
 type ClientS3 = typeof import('@aws-sdk/client-s3');
@@ -22,6 +23,13 @@ interface UrlTemplate {
 
 const PROBE_KEY = 'downloadview-probe';
 
+/** A signed URL kept for reuse: when it was signed, and until when it still has half its lifetime. */
+interface ReusableUrl {
+  url: string;
+  signedAt: number;
+  reuseUntil: number;
+}
+
 /**
  * Signed GetObject URLs, ten times cheaper than `getSignedUrl()` per download: that one runs the
  * whole command stack (serialisation, endpoint resolution) for every URL, about 0.7 ms of CPU
@@ -29,27 +37,85 @@ const PROBE_KEY = 'downloadview-probe';
  * prepared from one URL that `getSignedUrl()` makes at first use (same endpoint, addressing style
  * and query), so the URLs are the SDK's own, byte for byte (test/s3.e2e.spec.ts compares them);
  * when that URL does not have the expected shape, every URL comes from `getSignedUrl()`.
+ *
+ * Cheaper still, a URL is reused: the same key, content type and disposition get the same URL while
+ * at least half of its lifetime is left (and of the credentials it was signed with, when they
+ * expire), so most downloads do no signing at all. At most `maxReused` URLs are kept (0: none).
  */
 export class SignedUrls {
   #template?: Promise<UrlTemplate | undefined>;
   readonly #presigner: InstanceType<Presigner['S3RequestPresigner']>;
+  readonly #reused: BoundedMap<ReusableUrl>;
 
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly sdk: ClientS3,
     private readonly presignerSdk: Presigner,
+    maxReused = 0,
   ) {
     this.#presigner = new presignerSdk.S3RequestPresigner(client.config);
+    this.#reused = new BoundedMap(maxReused);
   }
 
-  /** A GET URL of `key`, valid `expiresIn` seconds, whose answer carries these two headers. */
+  /** How many signed URLs are kept for reuse now (never more than `maxReused`). */
+  get reusable(): number {
+    return this.#reused.size;
+  }
+
+  /**
+   * A GET URL of `key`, valid `expiresIn` seconds, whose answer carries these two headers: one
+   * signed earlier when at least half of its lifetime is left, else a new one. With `signingDate`,
+   * always a new one, signed at that date.
+   */
   async sign(
     key: string,
     contentType: string,
     disposition: string,
     expiresIn: number,
     signingDate?: Date,
+  ): Promise<string> {
+    const now = Date.now();
+    if (signingDate || this.#reused.maxEntries === 0) {
+      return this.#sign(key, contentType, disposition, expiresIn, signingDate ?? new Date(now));
+    }
+    // Lengths first: no key, type and disposition run into another's.
+    const id = `${expiresIn} ${key.length} ${contentType.length} ${key}${contentType}${disposition}`;
+    const reused = this.#reused.get(id);
+    // A clock set back since (now < signedAt) makes the stored URL's lifetime unknown: sign anew.
+    if (reused && now >= reused.signedAt && now <= reused.reuseUntil) return reused.url;
+    const credentialsExpire = await this.#credentialsExpiry();
+    const url = await this.#sign(key, contentType, disposition, expiresIn, new Date(now));
+    // X-Amz-Date is the signing time to the second below, and the URL is good for expiresIn from
+    // there; reused while at least half of that is left. (A URL of 1 s can be given out with less
+    // than half left, signed late in a second, as without reuse; never a reused one.)
+    const expires = Math.min(Math.floor(now / 1000) * 1000 + expiresIn * 1000, credentialsExpire);
+    const reuseUntil = expires - (expiresIn * 1000) / 2;
+    if (reuseUntil > now) this.#reused.set(id, { url, signedAt: now, reuseUntil });
+    else this.#reused.delete(id);
+    return url;
+  }
+
+  /** When the credentials the next URL is signed with expire (the client's provider caches them). */
+  async #credentialsExpiry(): Promise<number> {
+    const provider = (this.client.config as { credentials?: unknown }).credentials;
+    if (typeof provider !== 'function') return Number.POSITIVE_INFINITY;
+    try {
+      const identity = (await (provider as () => Promise<{ expiration?: Date } | undefined>)()) ?? {};
+      return identity.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
+    } catch {
+      // Signing fails just the same, with the SDK's own error.
+      return Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** A new URL, signed at `signingDate`. */
+  async #sign(
+    key: string,
+    contentType: string,
+    disposition: string,
+    expiresIn: number,
+    signingDate: Date,
   ): Promise<string> {
     const template = await (this.#template ??= this.#probe());
     if (!template) return this.#slow(key, contentType, disposition, expiresIn, signingDate);

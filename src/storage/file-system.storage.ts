@@ -3,7 +3,7 @@ import type { Storage } from './storage.interface.js';
 import { closeSync, lstatSync, mkdirSync, unlinkSync, type Stats } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { DownloadFile, statForDownload, type DownloadFileOptions } from '../files/download-file.js';
-import { encodePathSegments } from '../backends/encoding.js';
+import { encodePathSegments } from '../paths/path-encoding.js';
 import { parentInside, realRoot, resolveFileInside, resolveInside, statInside } from './path-safety.js';
 import { fileNotFound, writeErrorToHttp } from '../files/file-errors.js';
 import {

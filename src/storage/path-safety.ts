@@ -1,7 +1,7 @@
 import { BadRequestException, ConflictException, ForbiddenException, HttpException } from '@nestjs/common';
 import { lstatSync, mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { hasControlCharacters } from '../backends/encoding.js';
+import { hasControlCharacters } from '../paths/path-encoding.js';
 import { fileErrorToHttp, fileNotFound } from '../files/file-errors.js';
 
 /**

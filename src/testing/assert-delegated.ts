@@ -1,6 +1,14 @@
 import { AssertionError } from 'node:assert';
 import { parse as parseDisposition } from 'content-disposition';
-import { xSendfile2Path } from '../backends/lighttpd2.backend.js';
+import {
+  apacheBackend,
+  BUILT_IN_BACKENDS,
+  lighttpd2Backend,
+  lighttpdBackend,
+  lighttpdLegacyBackend,
+  nginxBackend,
+  type DownloadBackend,
+} from '../backends/index.js';
 
 /** Anything with a status and headers: a supertest response, a fetch Response, an http.IncomingMessage. */
 export interface ResponseLike {
@@ -70,49 +78,45 @@ export function assertDelegated(
   }
 }
 
-const decodeUri = (value: string) => decodeURIComponent(value);
-const decodeLatin1Bytes = (value: string) => Buffer.from(value, 'latin1').toString('utf8');
+/** Asserts a delegation through `backend`'s header, read back as its server reads it. */
+function assertThrough(backend: DownloadBackend, response: ResponseLike, expected: DelegationExpectation): void {
+  assertDelegated(response, backend.header, expected, backend.readHeader ?? ((value) => value));
+}
 
 /** lighttpd's `X-Sendfile` (URL-decoded, as lighttpd reads it). */
 export function assertXSendfile(response: ResponseLike, expected: DelegationExpectation = {}): void {
-  assertDelegated(response, 'X-Sendfile', expected, decodeUri);
+  assertThrough(lighttpdBackend, response, expected);
 }
 
 /** apache mod_xsendfile's `X-Sendfile` (raw UTF-8 bytes, as mod_xsendfile reads it). */
 export function assertApacheXSendfile(response: ResponseLike, expected: DelegationExpectation = {}): void {
-  assertDelegated(response, 'X-Sendfile', expected, decodeLatin1Bytes);
+  assertThrough(apacheBackend, response, expected);
 }
 
 /** nginx's `X-Accel-Redirect` (a URI, decoded). */
 export function assertXAccelRedirect(response: ResponseLike, expected: DelegationExpectation = {}): void {
-  assertDelegated(response, 'X-Accel-Redirect', expected, decodeUri);
+  assertThrough(nginxBackend, response, expected);
 }
 
 /** lighttpd's legacy `X-LIGHTTPD-send-file`. */
 export function assertXLighttpdSendfile(response: ResponseLike, expected: DelegationExpectation = {}): void {
-  assertDelegated(response, 'X-LIGHTTPD-send-file', expected, decodeUri);
+  assertThrough(lighttpdLegacyBackend, response, expected);
 }
 
 /** lighttpd's `X-Sendfile2` (`<url-encoded path> <start>-<end>`): `filePath` is the decoded path. */
 export function assertXSendfile2(response: ResponseLike, expected: DelegationExpectation = {}): void {
-  assertDelegated(response, 'X-Sendfile2', expected, xSendfile2Path);
+  assertThrough(lighttpd2Backend, response, expected);
 }
 
-/** Asserts by backend name, for the matcher and for code that switches backends. */
+/** Asserts by backend name (any built-in one but `redirect`), for the matcher and for code that switches backends. */
 export function assertDelegatedDownload(
   response: ResponseLike,
   expected: DelegationExpectation & { backend?: string },
 ): void {
   const { backend = 'lighttpd', ...rest } = expected;
-  const assertions: Record<string, (r: ResponseLike, e: DelegationExpectation) => void> = {
-    lighttpd: assertXSendfile,
-    apache: assertApacheXSendfile,
-    nginx: assertXAccelRedirect,
-    caddy: assertXAccelRedirect,
-    'lighttpd-legacy': assertXLighttpdSendfile,
-    lighttpd2: assertXSendfile2,
-  };
-  const assertion = assertions[backend];
-  if (!assertion) throw new TypeError(`assertDelegatedDownload: unknown backend "${backend}"`);
-  assertion(response, rest);
+  const found = BUILT_IN_BACKENDS.get(backend);
+  if (!found || found.destinationKind === 'url') {
+    throw new TypeError(`assertDelegatedDownload: unknown backend "${backend}"`);
+  }
+  assertThrough(found, response, rest);
 }

@@ -22,7 +22,7 @@ import request from 'supertest';
 import { BUILT_IN_BACKENDS, DownloadModule, FileSystemStorage, XSendfile } from 'nestjs-downloadview';
 import { compileOptions } from '../../src/config/compile-options.js';
 import { buildContentDisposition } from '../../src/files/content-headers.js';
-import { matchRule } from '../../src/matching/match-rule.js';
+import { matchRule } from '../../src/decision/match-rule.js';
 
 // `npm run test:fuzz` runs 10,000 cases per property; the default run a smaller count.
 const numRuns = Number(process.env.FUZZ_RUNS ?? 300);

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { destroyOnClose } from './destroy-on-close.js';
+import { destroyOnClose } from './platform.js';
 
 /** The version of the `@nestjs/core` the app runs (its package.json is exported only since 12.4). */
 function nestCoreVersion(): string | undefined {

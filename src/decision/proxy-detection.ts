@@ -1,12 +1,7 @@
 import type { BlockList } from 'node:net';
 import type { DownloadBackend } from '../backends/index.js';
 import { SENDFILE_TYPE_HEADER } from '../download.constants.js';
-
-export interface IncomingLike {
-  headers: Record<string, string | string[] | undefined>;
-  socket?: { remoteAddress?: string };
-  raw?: { socket?: { remoteAddress?: string } };
-}
+import { remoteAddress, type IncomingRequest } from '../platform/platform.js';
 
 /**
  * `auto` mode: a proxy consumes the backend's header when it says so with `X-Sendfile-Type`
@@ -15,7 +10,7 @@ export interface IncomingLike {
  * Returns `undefined` when the proxy will consume the header, else why not (for the decision log).
  */
 export function whyProxyWillNotConsume(
-  request: IncomingLike,
+  request: IncomingRequest,
   backend: DownloadBackend,
   trusted: BlockList,
 ): string | undefined {
@@ -26,10 +21,8 @@ export function whyProxyWillNotConsume(
   if (announced.trim().toLowerCase() !== backend.header.toLowerCase()) {
     return `mode auto: X-Sendfile-Type is ${JSON.stringify(announced)}, backend ${backend.name} sends ${backend.header}`;
   }
-  let address = (request.raw ?? request).socket?.remoteAddress;
+  const address = remoteAddress(request);
   if (!address) return 'mode auto: the client address is unknown';
-  // An IPv4 client on a dual-stack socket shows as ::ffff:a.b.c.d
-  if (address.startsWith('::ffff:') && address.includes('.')) address = address.slice(7);
   if (trusted.check(address, address.includes(':') ? 'ipv6' : 'ipv4')) return undefined;
   return `mode auto: X-Sendfile-Type came from ${address}, which is not in trustedProxies`;
 }

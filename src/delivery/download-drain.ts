@@ -2,8 +2,10 @@ import type { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { StreamableFile } from '@nestjs/common';
 import { closeUnsent } from '../files/download-file.js';
-import { rawResponse } from './destroy-on-close.js';
-import { downloadResponse } from './web-response.js';
+import { rawResponse } from '../platform/platform.js';
+import { downloadResponse } from '../platform/web-response.js';
+
+const downloads = (count: number) => (count === 1 ? '1 download' : `${count} downloads`);
 
 /** What a client is told while the app drains: come back in a moment (another instance will answer). */
 const RETRY_AFTER_SECONDS = '5';
@@ -45,7 +47,7 @@ export class DownloadDrain {
   async drain(gracePeriod: number, logger: Logger): Promise<void> {
     this.#draining = true;
     if (this.#inFlight.size === 0) return;
-    logger.log(`shutting down: ${this.#inFlight.size} downloads in flight, waiting up to ${gracePeriod} ms for them`);
+    logger.log(`shutting down: ${downloads(this.#inFlight.size)} in flight, waiting up to ${gracePeriod} ms for them`);
     const deadline = Date.now() + gracePeriod;
     while (this.#inFlight.size > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(100, Math.max(1, deadline - Date.now()))));
@@ -57,6 +59,6 @@ export class DownloadDrain {
     }
     for (const response of this.#inFlight) response.destroy();
     this.#inFlight.clear();
-    logger.warn(`shutting down: closed ${cut} downloads still running after the ${gracePeriod} ms grace period`);
+    logger.warn(`shutting down: closed ${downloads(cut)} still running after the ${gracePeriod} ms grace period`);
   }
 }

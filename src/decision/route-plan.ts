@@ -2,12 +2,15 @@ import type { CompiledOptions, CompiledRule } from '../config/compile-options.js
 import { compileRouteRule, resolveBackend } from '../config/compile-options.js';
 import type { DownloadMode, XSendfileOptions } from '../download.interfaces.js';
 
+/** A rule as a route applies it: with its effective backend and mode. */
+export type PlannedRule = CompiledRule & { readonly mode: DownloadMode };
+
 /** What a route does with the files it returns; worked out once per handler, then cached. */
 export interface RoutePlan {
   /** false: `@XSendfile(false)`, or `scope: 'decorated'` on an undecorated route. */
   readonly convert: boolean;
   /** The route's rule first (if any), then the module's, each with its effective backend and mode. */
-  readonly rules: readonly (CompiledRule & { mode: DownloadMode })[];
+  readonly rules: readonly PlannedRule[];
 }
 
 /**

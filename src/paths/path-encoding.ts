@@ -14,3 +14,21 @@ export function hasControlCharacters(value: string): boolean {
   // eslint-disable-next-line no-control-regex -- finding control characters is the point
   return /[\u0000-\u001f\u007f]/.test(value);
 }
+
+/** Reads back what `encodePathSegments` wrote, as lighttpd and nginx decode it. */
+export function decodePathSegments(value: string): string {
+  return decodeURIComponent(value);
+}
+
+/**
+ * A path sent as raw UTF-8 bytes in a header (apache's mod_xsendfile, caddy): Node writes a header
+ * string byte for byte as latin1, so a path goes out as its UTF-8 bytes spelt in latin1.
+ */
+export function asRawBytes(path: string): string {
+  return Buffer.from(path, 'utf8').toString('latin1');
+}
+
+/** Reads back what `asRawBytes` wrote. */
+export function fromRawBytes(value: string): string {
+  return Buffer.from(value, 'latin1').toString('utf8');
+}

@@ -1,15 +1,12 @@
 import { sep } from 'node:path';
-import { hasControlCharacters } from '../backends/encoding.js';
+import { hasControlCharacters } from '../paths/path-encoding.js';
 import type { CompiledRule } from '../config/compile-options.js';
+import type { FileIdentity } from '../sources/download-source.js';
 
-/** What rules are matched against. */
-export interface FileIdentity {
-  url?: string;
-  path?: string;
-}
+export type { FileIdentity };
 
-export interface RuleMatch {
-  rule: CompiledRule;
+export interface RuleMatch<R extends CompiledRule = CompiledRule> {
+  rule: R;
   /** `destinationDir` + the file's path below the rule's source, decoded. */
   destination: string;
 }
@@ -46,7 +43,7 @@ function pathRemainder(rule: CompiledRule, path: string): string | undefined {
  * public URL, then its `sourceDir` against the file's absolute path. A remainder that would leave
  * `destinationDir` never matches.
  */
-export function matchRule(rules: readonly CompiledRule[], file: FileIdentity): RuleMatch | undefined {
+export function matchRule<R extends CompiledRule>(rules: readonly R[], file: FileIdentity): RuleMatch<R> | undefined {
   for (const rule of rules) {
     const remainder =
       (file.url !== undefined ? urlRemainder(rule, file.url) : undefined) ??

@@ -1,0 +1,1 @@
+export { createFastCgiGateway, type FastCgiGatewayOptions } from './fastcgi-gateway.js';

@@ -1,0 +1,63 @@
+import type { AbstractHttpAdapter } from '@nestjs/core';
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { ConditionalRequest } from '../http/conditional-get.js';
+
+/**
+ * Where Express and Fastify differ, for this module: the request and response it is handed, how
+ * to reach the Node objects under them, and how to set a header. Everything else works on these.
+ */
+
+/** The request as this module reads it: Express's, or Fastify's (whose Node request is `raw`). */
+export interface IncomingRequest extends ConditionalRequest {
+  url?: string;
+  socket?: { remoteAddress?: string };
+  raw?: { socket?: { remoteAddress?: string } };
+}
+
+/** The client's address as the socket saw it (an IPv4 client on a dual-stack socket without `::ffff:`). */
+export function remoteAddress(request: IncomingRequest): string | undefined {
+  const address = (request.raw ?? request).socket?.remoteAddress;
+  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** The Node response under a platform's response: Fastify's `reply.raw`, or Express's `res` itself. */
+export function rawResponse(response: unknown): ServerResponse {
+  return ((response as { raw?: unknown }).raw ?? response) as ServerResponse;
+}
+
+/**
+ * Sets headers as given: Node's own `setHeader` where the response is a Node response (Express,
+ * whose `res.set()` would add a charset to a Content-Type the file chose), else the adapter's
+ * (Fastify's reply, whose headers it sends itself).
+ */
+export function headerSetter(
+  response: unknown,
+  adapter: AbstractHttpAdapter | undefined,
+): (name: string, value: string) => void {
+  const native = response as { setHeader?: (name: string, value: string) => void };
+  if (typeof native.setHeader === 'function') return (name, value) => native.setHeader!(name, value);
+  return (name, value) => {
+    adapter?.setHeader(response, name, value);
+  };
+}
+
+/** Calls `listener` once when the response closes (finished, or the client left); at once if it already has. */
+export function onceClosed(response: unknown, listener: () => void): void {
+  const raw: Partial<ServerResponse> = rawResponse(response);
+  if (typeof raw.once !== 'function') return;
+  if (raw.destroyed) listener();
+  else raw.once('close', listener);
+}
+
+/**
+ * Destroys `stream` (closing its file) when the response closes before the stream has ended: a
+ * client that left mid-body. `pipe()` leaves its source open then, and some adapters (NestJS 12.0's
+ * Express adapter, for one) pipe without watching for it; where the adapter does watch, destroying
+ * twice is harmless.
+ */
+export function destroyOnClose(response: unknown, stream: Readable): void {
+  onceClosed(response, () => {
+    if (!stream.readableEnded) stream.destroy();
+  });
+}

@@ -1,0 +1,71 @@
+import { createReadStream, openSync, realpathSync, statSync, type Stats } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { fileErrorToHttp, fileNotFound } from '../files/file-errors.js';
+import type { FileIdentity } from './download-source.js';
+
+/** Stats a file for download: a missing path, or one that is not a regular file, is a 404. */
+export function statForDownload(path: string): Stats {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch (error) {
+    throw fileErrorToHttp(error);
+  }
+  if (!stats.isFile()) throw fileNotFound();
+  return stats;
+}
+
+/**
+ * A file on disk: a proxy reads it by its path, Node with a read stream. What the decision needs of
+ * it (its size, its real path) is asked of the filesystem once, and only when a rule needs it.
+ */
+export class DiskSource {
+  readonly kind = 'disk';
+  readonly identity: FileIdentity;
+  #stats?: Stats;
+  #realPath?: string;
+
+  /** `path` is absolute; `stats` when the file was checked already (a storage, `fromPath`). */
+  constructor(
+    readonly path: string,
+    readonly url?: string,
+    stats?: Stats,
+  ) {
+    this.identity = { path, url };
+    this.#stats = stats;
+  }
+
+  /** The file's stats (checked once): a missing file is a 404. */
+  get stats(): Stats {
+    return (this.#stats ??= statForDownload(this.path));
+  }
+
+  /** Stats taken so far, without asking the filesystem. */
+  get knownStats(): Stats | undefined {
+    return this.#stats;
+  }
+
+  /** The path with every symlink resolved (once), to keep a proxy inside a rule's `sourceDir`. */
+  realPath(): string {
+    return (this.#realPath ??= realpathSync.native(this.path));
+  }
+
+  /**
+   * Opens the file now, for Node to send (the whole file, or `start`–`end`): a file that vanished or
+   * became unreadable since it was checked is a 404 / 403 here (see fileErrorToHttp), through Nest's
+   * exception layer on any platform, rather than a stream error once the reply has begun.
+   */
+  open(range?: { start: number; end: number }): Readable {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch (error) {
+      throw fileErrorToHttp(error);
+    }
+    const stream = createReadStream(this.path, { fd, ...range });
+    // Whoever sends the stream reports its errors (Nest's handler, see serve-file.ts); until then,
+    // an error must not go unhandled and end the process.
+    stream.on('error', () => {});
+    return stream;
+  }
+}
