@@ -1,5 +1,6 @@
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -19,7 +20,13 @@ export function findLighttpd(): string | undefined {
 
 export interface FrontProxy {
   url: string;
-  stop(): void;
+  /**
+   * Graceful (lighttpd's SIGINT): lighttpd closes its port, finishes the downloads it is sending
+   * (at most `server.graceful-shutdown-timeout`), then exits; resolves then.
+   */
+  stop(): Promise<void>;
+  /** At once (lighttpd's SIGTERM): what lighttpd is sending is cut. */
+  kill(): void;
 }
 
 /**
@@ -41,29 +48,70 @@ export async function startLighttpd(
   const checked = spawnSync(binary, ['-t', '-f', file], { encoding: 'utf8' });
   if (checked.status !== 0) throw new Error(`lighttpd rejected its configuration: ${checked.stderr || checked.stdout}`);
 
-  const child: ChildProcess = spawn(binary, ['-D', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const stop = () => {
-    child.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+  // Its own process group: a Ctrl-C in the terminal reaches the app only, which then stops lighttpd
+  // gracefully (a second SIGINT would turn lighttpd's graceful shutdown into an immediate one).
+  // stderr goes to a file, not a pipe, so that lighttpd may finish its downloads after the app.
+  const stderrFile = join(dir, 'stderr.log');
+  const stderr = openSync(stderrFile, 'w');
+  const child: ChildProcess = spawn(binary, ['-D', '-f', file], {
+    stdio: ['ignore', 'ignore', stderr],
+    detached: true,
+  });
+  closeSync(stderr);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()).once('error', () => resolve()));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  const cleanUp = () => rmSync(dir, { recursive: true, force: true });
+  const kill = () => {
+    if (running()) child.kill('SIGTERM');
+    cleanUp();
+  };
+  const stop = async () => {
+    if (running()) child.kill('SIGINT');
+    cleanUp(); // lighttpd has read its configuration, and keeps its log open
+    await exited;
   };
   const url = `http://127.0.0.1:${options.port}`;
   for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) break;
+    if (!running()) break;
     try {
       await fetch(url, { method: 'HEAD' });
-      return { url, stop };
+      return { url, stop, kill };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
-  let log = stderr;
-  try {
-    log += readFileSync(join(dir, 'error.log'), 'utf8');
-  } catch {
-    /* lighttpd wrote none */
+  let log = '';
+  for (const name of [stderrFile, join(dir, 'error.log')]) {
+    try {
+      log += readFileSync(name, 'utf8');
+    } catch {
+      /* lighttpd wrote none */
+    }
   }
-  stop();
+  kill();
   throw new Error(`lighttpd did not start on port ${options.port}: ${log.trim().split('\n').pop() ?? 'no message'}`);
+}
+
+/**
+ * Stops the front proxy when the app shuts down (Ctrl-C, SIGTERM), after the app's own drain: Nest
+ * awaits it, so the process ends once lighttpd has finished the downloads it was sending. A second
+ * Ctrl-C or SIGTERM meanwhile stops lighttpd at once.
+ */
+@Injectable()
+export class FrontProxyShutdown implements OnApplicationShutdown {
+  proxy?: FrontProxy;
+
+  async onApplicationShutdown(): Promise<void> {
+    const proxy = this.proxy;
+    if (!proxy) return;
+    console.log('lighttpd: finishing the downloads it is sending (Ctrl-C again stops it now)');
+    const now = () => proxy.kill();
+    process.once('SIGINT', now).once('SIGTERM', now);
+    try {
+      await proxy.stop();
+    } finally {
+      // Nest re-raises the signal after this hook: no listener of ours may catch it.
+      process.removeListener('SIGINT', now).removeListener('SIGTERM', now);
+    }
+  }
 }

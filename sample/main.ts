@@ -1,13 +1,14 @@
 import 'reflect-metadata';
-import { Logger, type DynamicModule, type LogLevel } from '@nestjs/common';
+import { Logger, Module, type DynamicModule, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { Server } from 'node:http';
 import { AppModule } from './app.module.js';
-import { findLighttpd, startLighttpd, type FrontProxy } from './front-proxy.js';
-import { mediaRoot, seedMedia } from './media.js';
+import { findLighttpd, FrontProxyShutdown, startLighttpd, type FrontProxy } from './front-proxy.js';
+import { mediaRoot, REPORT_PDF, seedMedia } from './media.js';
 
 const DEMO_ROUTE = '/lighttpd/optimized-by-middleware';
+/** A file whose name is not ASCII (sample/media.ts writes it). */
+const REPORT_ROUTE = `/lighttpd/files/${encodeURIComponent(REPORT_PDF)}`;
 
 /** One request of the demo, printed as the newcomer would see it with curl. */
 async function show(label: string, url: string, headers: Record<string, string> = {}): Promise<void> {
@@ -21,6 +22,14 @@ async function show(label: string, url: string, headers: Record<string, string> 
   );
 }
 
+/** The sample app, and what stops its lighttpd after it. */
+@Module({})
+class SampleMain {
+  static forRoot(app: DynamicModule): DynamicModule {
+    return { module: SampleMain, imports: [app], providers: [FrontProxyShutdown] };
+  }
+}
+
 /** SAMPLE_PLATFORM=fastify: the same app on Nest's Fastify platform. */
 async function onFastify(module: DynamicModule, logger: LogLevel[]): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(module, new FastifyAdapter(), { logger });
@@ -30,6 +39,19 @@ async function onFastify(module: DynamicModule, logger: LogLevel[]): Promise<Nes
     .getInstance()
     .addContentTypeParser('*', (_request, _payload, done) => done(null));
   return app;
+}
+
+/**
+ * Without shutdown hooks the process ends at once on a signal, as such an app does; lighttpd runs
+ * on its own and is told to finish what it sends first.
+ */
+function stopWithoutHooks(proxy: FrontProxy): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      void proxy.stop();
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 async function bootstrap(): Promise<void> {
@@ -45,13 +67,15 @@ async function bootstrap(): Promise<void> {
     shutdownGracePeriod: Number(process.env.SAMPLE_SHUTDOWN_GRACE_MS ?? 25_000),
   };
   const logger: LogLevel[] = ['fatal', 'error', 'warn', 'debug']; // the decision log, without the route map
+  const module = SampleMain.forRoot(AppModule.forRoot(root, options));
   const app =
     process.env.SAMPLE_PLATFORM === 'fastify'
-      ? await onFastify(AppModule.forRoot(root, options), logger)
-      : await NestFactory.create(AppModule.forRoot(root, options), { logger });
+      ? await onFastify(module, logger)
+      : await NestFactory.create(module, { logger });
   // Shutdown hooks run the module's bounded drain on Ctrl-C / SIGTERM (SAMPLE_SHUTDOWN_HOOKS=0: not,
   // as in an app that forgot them: the process then ends at once, cutting what Node was sending).
-  if (process.env.SAMPLE_SHUTDOWN_HOOKS !== '0') app.enableShutdownHooks(['SIGINT', 'SIGTERM']);
+  const shutdownHooks = process.env.SAMPLE_SHUTDOWN_HOOKS !== '0';
+  if (shutdownHooks) app.enableShutdownHooks(['SIGINT', 'SIGTERM', 'SIGHUP']);
   const port = Number(process.env.PORT ?? 3000);
   await app.listen(port, '127.0.0.1');
   const appUrl = `http://127.0.0.1:${port}`;
@@ -66,8 +90,11 @@ async function bootstrap(): Promise<void> {
         appPort: port,
         media: root,
       });
-      process.on('exit', () => proxy?.stop());
-      (app.getHttpServer() as Server).once('close', () => proxy?.stop());
+      // After the app's drain, lighttpd stops gracefully: the downloads it sends are not cut.
+      app.get(FrontProxyShutdown).proxy = proxy;
+      if (!shutdownHooks) stopWithoutHooks(proxy);
+      // Any other end (a crash): stop it at once rather than leave it running.
+      process.on('exit', () => proxy?.kill());
     } catch (error) {
       why = (error as Error).message;
     }
@@ -95,8 +122,9 @@ async function bootstrap(): Promise<void> {
   const base = proxy?.url ?? appUrl;
   console.log(
     `\nTry:\n  curl -i ${base}${DEMO_ROUTE}\n  curl -i ${base}/lighttpd/files/hello-world.txt\n  curl -i -H 'Range: bytes=0-4' ${base}/lighttpd/by-path` +
+      `\n  curl -OJ ${base}${REPORT_ROUTE}   # saved as "report ete.pdf"; wget --content-disposition: "report été.pdf"` +
       `\n  curl -T README.md ${base}/uploads/readme.md   # upload; then GET the url it answers` +
-      `\nCtrl-C stops the sample${proxy ? ' and lighttpd' : ''}.`,
+      `\nCtrl-C stops the sample${proxy ? ', then lighttpd once it has sent the downloads in flight' : ''}.`,
   );
 }
 

@@ -5,13 +5,15 @@
 # `npm test` stops at once instead of failing hundreds of tests.
 set -uo pipefail
 
-# program path : Debian package
+# program path : Debian package (curl and wget: the download-name tests save files with the real clients)
 servers=(
   /usr/sbin/lighttpd:lighttpd
   /usr/sbin/nginx:nginx
   /usr/sbin/apache2:apache2
   /usr/lib/apache2/modules/mod_xsendfile.so:libapache2-mod-xsendfile
   /usr/bin/caddy:caddy
+  /usr/bin/curl:curl
+  /usr/bin/wget:wget
 )
 
 missing=()

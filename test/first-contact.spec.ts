@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchBytes, fileSha256, freePort, sha256, writeBinaryFile } from './support/servers.js';
+import { slowDownload } from './support/slow-client.js';
 
 // A newcomer's first two commands, as they run them: the sample as a process (npm run sample), with
-// and without lighttpd installed, and npm test's first step on a machine that lacks the proxies.
+// and without lighttpd installed, and stopped as a deploy or Ctrl-C does; and npm test's first step
+// on a machine that lacks the proxies.
 // "Without" is a private mount namespace with an empty /usr/sbin (we run as root, as CI does).
 const BUILD = '.tmp/first-contact-build';
 
@@ -17,10 +19,16 @@ interface RunningSample {
   root: string;
 }
 
-async function runSample(hideSbin: boolean): Promise<RunningSample> {
+async function runSample(hideSbin: boolean, more: Record<string, string> = {}): Promise<RunningSample> {
   const root = mkdtempSync(join(tmpdir(), 'downloadview-first-'));
   const [appPort, proxyPort] = [await freePort(), await freePort()];
-  const env = { ...process.env, PORT: String(appPort), PROXY_PORT: String(proxyPort), SAMPLE_MEDIA_ROOT: root };
+  const env = {
+    ...process.env,
+    PORT: String(appPort),
+    PROXY_PORT: String(proxyPort),
+    SAMPLE_MEDIA_ROOT: root,
+    ...more,
+  };
   const main = join(BUILD, 'sample', 'main.js');
   const child = hideSbin
     ? spawn('unshare', ['-m', 'sh', '-c', 'mount -t tmpfs tmpfs /usr/sbin && exec "$0" "$1"', process.execPath, main], {
@@ -81,6 +89,17 @@ describe('npm run sample', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('x-sendfile')).toBeNull();
       expect(sha256(res.body)).toBe(fileSha256(file));
+
+      // The example the sample prints for a name that is not ASCII answers, through lighttpd.
+      expect(out).toContain(`curl -OJ http://127.0.0.1:${sample.proxyPort}/lighttpd/files/report%20%C3%A9t%C3%A9.pdf`);
+      const report = await fetchBytes(`http://127.0.0.1:${sample.proxyPort}/lighttpd/files/report%20%C3%A9t%C3%A9.pdf`);
+      expect(report.status).toBe(200);
+      expect(report.headers.get('content-type')).toBe('application/pdf');
+      expect(report.headers.get('content-disposition')).toBe(
+        `attachment; filename="report ete.pdf"; filename*=UTF-8''report%20%C3%A9t%C3%A9.pdf`,
+      );
+      expect(report.body.subarray(0, 8).toString()).toBe('%PDF-1.4');
+      expect(sha256(report.body)).toBe(fileSha256(join(sample.root, 'lighttpd', 'report été.pdf')));
     } finally {
       await stopSample(sample);
     }
@@ -105,6 +124,76 @@ describe('npm run sample', () => {
       expect(await portRefuses(sample.proxyPort)).toBe(true);
     } finally {
       await stopSample(sample);
+    }
+  }, 60_000);
+});
+
+describe('stopping the sample (a deploy: SIGTERM; Ctrl-C: SIGINT) with a download delegated to lighttpd in flight', () => {
+  const SIZE = 24 * 1024 * 1024;
+
+  /** Polls until `check` holds, or fails after `ms`. */
+  async function until(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+    for (const deadline = Date.now() + ms; !(await check()); await new Promise((r) => setTimeout(r, 50))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    }
+  }
+
+  /** The sample, a big file, and a client reading it slowly through lighttpd (about 1.6 MB/s). */
+  async function slowDelegatedDownload(platform: string) {
+    const sample = await runSample(false, { SAMPLE_PLATFORM: platform });
+    const file = join(sample.root, 'lighttpd', 'big.bin');
+    writeBinaryFile(file, SIZE, 3);
+    const download = slowDownload(sample.proxyPort, '/lighttpd/files/big.bin', SIZE, 16 * 1024);
+    await download.started;
+    return { sample, download, hash: fileSha256(file) };
+  }
+
+  it.each([
+    ['express', 'SIGTERM'],
+    ['express', 'SIGINT'],
+    ['fastify', 'SIGTERM'],
+    ['fastify', 'SIGINT'],
+  ] as const)(
+    'on %s, %s: lighttpd finishes the download, whole, then the sample ends',
+    async (platform, signal) => {
+      const { sample, download, hash } = await slowDelegatedDownload(platform);
+      const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+        sample.child.once('exit', (_, sig) => resolve(sig)),
+      );
+      try {
+        sample.child.kill(signal);
+        // The app stops, then lighttpd closes its port: new clients are refused, the download goes on.
+        await until(() => portRefuses(sample.appPort), 'the app to stop');
+        await until(() => portRefuses(sample.proxyPort), 'lighttpd to close its port');
+        expect(download.received()).toBeLessThan(SIZE);
+        expect(sample.child.exitCode).toBeNull();
+        download.setRate(Infinity);
+        expect(await download.done).toEqual({ complete: true, received: SIZE, sha256: hash });
+        // Nest re-raises the signal once lighttpd has exited.
+        expect(await exited).toBe(signal);
+        expect(sample.output()).toContain('lighttpd: finishing the downloads it is sending');
+      } finally {
+        sample.child.kill('SIGKILL');
+        rmSync(sample.root, { recursive: true, force: true });
+      }
+    },
+    60_000,
+  );
+
+  it('a second Ctrl-C stops lighttpd at once, cutting the download', async () => {
+    const { sample, download } = await slowDelegatedDownload('express');
+    const exited = new Promise((resolve) => sample.child.once('exit', resolve));
+    try {
+      sample.child.kill('SIGINT');
+      await until(() => portRefuses(sample.proxyPort), 'lighttpd to close its port');
+      sample.child.kill('SIGINT');
+      await exited;
+      const { complete, received } = await download.done;
+      expect(complete).toBe(false);
+      expect(received).toBeLessThan(SIZE);
+    } finally {
+      sample.child.kill('SIGKILL');
+      rmSync(sample.root, { recursive: true, force: true });
     }
   }, 60_000);
 });

@@ -47,6 +47,19 @@ describe('sample app (lighttpd backend)', () => {
     });
   });
 
+  it('files/:name with the example the sample gives, a name that is not ASCII (report été.pdf)', async () => {
+    const res = await get('/lighttpd/files/report%20%C3%A9t%C3%A9.pdf');
+    assertXSendfile(res, {
+      basename: 'report été.pdf',
+      contentType: 'application/pdf',
+      filePath: join(sample.root, 'lighttpd', 'report été.pdf'),
+    });
+    // curl -OJ saves by the ASCII filename, browsers and wget by filename*.
+    expect(res.headers['content-disposition']).toBe(
+      `attachment; filename="report ete.pdf"; filename*=UTF-8''report%20%C3%A9t%C3%A9.pdf`,
+    );
+  });
+
   it('virtual files are never delegated: Node serves them', async () => {
     const res = await get('/lighttpd/virtual');
     expect(res.status).toBe(200);

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 // Every ```ts example in the README is type-checked against the package, as a user would write it.
@@ -33,4 +33,43 @@ describe('README examples', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe('README and CONTRIBUTING', () => {
+  const read = (file: string) => readFileSync(file, 'utf8');
+
+  it('the README opens with the two commands newcomers and CI run, then the quick start and how it works', () => {
+    const readme = read('README.md');
+    expect(
+      readme
+        .match(/```bash\n([\s\S]*?)```/)?.[1]
+        .split('\n')
+        .map((line) => line.split('#')[0].trim()),
+    ).toEqual(['npm ci && npm run sample', 'npm ci && npm test', '']);
+    const headings = [...readme.matchAll(/^## (.*)$/gm)].map((m) => m[1]);
+    expect(headings.indexOf('How it works')).toBe(headings.indexOf('Quick start') + 1);
+  });
+
+  // GitHub's anchors: lower case, punctuation dropped, spaces as hyphens; and explicit <a id>.
+  const anchors = (text: string) => [
+    ...[...text.matchAll(/^#+ (.*)$/gm)].map((m) =>
+      m[1]
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N} _-]/gu, '')
+        .replace(/ /g, '-'),
+    ),
+    ...[...text.matchAll(/<a id="([^"]+)">/g)].map((m) => m[1]),
+  ];
+
+  it.each(['README.md', 'CONTRIBUTING.md'])('%s links only to files and sections that exist', (file) => {
+    const broken = [...read(file).matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1])
+      .filter((target) => !/^https?:/.test(target))
+      .filter((target) => {
+        const [path, anchor] = target.split('#');
+        const into = path || file;
+        return !existsSync(into) || (anchor !== undefined && !anchors(read(into)).includes(anchor));
+      });
+    expect(broken).toEqual([]);
+  });
 });

@@ -1,5 +1,7 @@
 import { ConflictException } from '@nestjs/common';
-import type { Storage } from './storage.interface.js';
+import type { SaveOptions, Storage } from './storage.interface.js';
+
+export type { SaveOptions };
 import { closeSync, lstatSync, mkdirSync, unlinkSync, type Stats } from 'node:fs';
 import { relative, resolve, sep } from 'node:path';
 import { DownloadFile, statForDownload, type DownloadFileOptions } from '../files/download-file.js';
@@ -19,14 +21,6 @@ import {
   type OnConflict,
   type SaveData,
 } from './atomic-write.js';
-
-/** Per-call options of `save()`; they override the storage's own. */
-export interface SaveOptions {
-  /** When the name is taken. Default: the storage's, `'rename'` unless set. */
-  onConflict?: OnConflict;
-  /** A body that grows past this many bytes is refused with a 413 while streaming. */
-  maxBytes?: number;
-}
 
 export interface FileSystemStorageOptions {
   /** Directory the files live in. */

@@ -1,6 +1,13 @@
 import type { DownloadFile, DownloadFileOptions } from '../files/download-file.js';
-import type { SaveData } from './atomic-write.js';
-import type { SaveOptions } from './file-system.storage.js';
+import type { OnConflict, SaveData } from './atomic-write.js';
+
+/** Per-call options of `save()`; they override the storage's own. */
+export interface SaveOptions {
+  /** When the name is taken. Default: the storage's, `'rename'` unless set. */
+  onConflict?: OnConflict;
+  /** A body that grows past this many bytes is refused with a 413 while streaming. */
+  maxBytes?: number;
+}
 
 /**
  * What every storage offers (`FileSystemStorage`, `SignedFileSystemStorage`, `S3Storage`): files
