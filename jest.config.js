@@ -30,7 +30,7 @@ const APP_SUITES = [
  * App suites that run from src only: the packed apps install no AWS SDK (an optional peer
  * dependency), and the packaging test checks what the tarball's `/s3` entry point says then.
  */
-const SRC_APP_SUITES = ['s3.e2e'];
+const SRC_APP_SUITES = ['s3.e2e', 'log-secrets'];
 /** The suites that also run against the packed tarball (all but those that test src/ itself). */
 const CORE_SUITES = [...APP_SUITES, 'backends'];
 const PLATFORMS = ['express', 'fastify'];

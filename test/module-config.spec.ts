@@ -102,6 +102,12 @@ describe('DownloadModule configuration', () => {
     await app.close();
   });
 
+  it('an @XSendfile() route in an app without DownloadModule fails at startup, saying what to import', async () => {
+    await expect(Test.createTestingModule({ controllers: [FilesController] }).compile()).rejects.toThrow(
+      /@XSendfile\(\) needs DownloadModule: add DownloadModule\.forRoot\(\{ backend, rules \}\)/,
+    );
+  });
+
   it('honours inline, a download name and a content type', async () => {
     const app = await appWith({ rules: [rule] });
     const res = await request(app.getHttpServer()).get('/inline');

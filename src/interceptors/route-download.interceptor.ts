@@ -1,4 +1,11 @@
-import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+} from '@nestjs/common';
 import type { Observable } from 'rxjs';
 import { GLOBAL_DOWNLOAD_INTERCEPTOR } from '../download.constants.js';
 import { DownloadInterceptor } from './download.interceptor.js';
@@ -12,11 +19,19 @@ import { DownloadInterceptor } from './download.interceptor.js';
 @Injectable()
 export class RouteDownloadInterceptor implements NestInterceptor {
   constructor(
-    private readonly download: DownloadInterceptor,
-    @Inject(GLOBAL_DOWNLOAD_INTERCEPTOR) private readonly globallyInstalled: boolean,
-  ) {}
+    // Optional, so that an app without DownloadModule gets the error below rather than Nest's
+    // generic "can't resolve dependencies".
+    @Optional() private readonly download?: DownloadInterceptor,
+    @Optional() @Inject(GLOBAL_DOWNLOAD_INTERCEPTOR) private readonly globallyInstalled?: boolean,
+  ) {
+    if (!download) {
+      throw new Error(
+        '@XSendfile() needs DownloadModule: add DownloadModule.forRoot({ backend, rules }) (or forRootAsync) to the imports of your root module',
+      );
+    }
+  }
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    return this.globallyInstalled ? next.handle() : this.download.intercept(context, next);
+    return this.globallyInstalled ? next.handle() : this.download!.intercept(context, next);
   }
 }
