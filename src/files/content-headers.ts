@@ -14,12 +14,30 @@ export function guessContentType(name: string): string {
  * that clients without RFC 8187 (curl -OJ) save by, is its ASCII transliteration.
  */
 export function buildContentDisposition(name: string, attachment: boolean): string {
-  const type = attachment ? 'attachment' : 'inline';
-  const fallback = asciiFileName(name);
-  // A name that is its own fallback keeps the library's output (`filename` alone, or with
-  // `filename*` when it holds a %XX that some browsers would decode).
-  return fallback === name ? contentDisposition(name, { type }) : contentDisposition(name, { type, fallback });
+  const key = (attachment ? 'a' : 'i') + name;
+  let header = dispositions.get(key);
+  if (header === undefined) {
+    const type = attachment ? 'attachment' : 'inline';
+    const fallback = asciiFileName(name);
+    // A name that is its own fallback keeps the library's output (`filename` alone, or with
+    // `filename*` when it holds a %XX that some browsers would decode).
+    header = fallback === name ? contentDisposition(name, { type }) : contentDisposition(name, { type, fallback });
+    if (dispositions.size >= MAX_REMEMBERED) dispositions.clear();
+    dispositions.set(key, header);
+  }
+  return header;
 }
+
+/**
+ * The headers of the names seen lately: the same files are downloaded again and again, and the
+ * header costs microseconds to build (transliteration, RFC 8187 encoding) on every download's path.
+ * Bounded: cleared when full, so any set of names costs at most this many entries.
+ */
+const dispositions = new Map<string, string>();
+const MAX_REMEMBERED = 1000;
+
+/** Printable ASCII with none of the characters the fallback replaces: its own fallback. */
+const SAFE_ASCII = /^[\x20-\x21\x23-\x29\x2b-\x2e\x30-\x39\x3b\x3d\x40-\x5b\x5d-\x7b\x7d\x7e]*$/;
 
 /** Letters NFKD does not decompose into ASCII, spelled as Latin-script users do. */
 const SPELLED: Record<string, string> = {
@@ -58,6 +76,7 @@ const SPELLED: Record<string, string> = {
  * joiners, bidi controls) are dropped.
  */
 function asciiFileName(name: string): string {
+  if (SAFE_ASCII.test(name)) return name;
   let out = '';
   for (const char of name) {
     const ascii = SPELLED[char] ?? char.normalize('NFKD').replace(/[\p{M}\p{Cf}]/gu, '');
