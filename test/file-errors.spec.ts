@@ -1,4 +1,4 @@
-import { fileErrorToHttp } from '../src/files/file-errors.js';
+import { fileErrorToHttp } from '../src/http/file-errors.js';
 
 // One mapping for a file that fails when checked, opened or streamed (see serve-download.ts).
 describe('fileErrorToHttp', () => {

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import etag from 'etag';
 import { Readable } from 'node:stream';
 import type { DownloadFile } from '../files/download-file.js';
-import { fileErrorToHttp } from '../files/file-errors.js';
+import { fileErrorToHttp } from '../http/file-errors.js';
 import { answerConditionalGet, type ConditionalAnswer, type ConditionalRequest } from '../http/conditional-get.js';
 import { rawResponse } from '../platform/platform.js';
 import { downloadResponse } from '../platform/web-response.js';

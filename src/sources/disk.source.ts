@@ -1,7 +1,7 @@
 import { createReadStream, openSync, realpathSync, statSync, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { fileErrorToHttp, fileNotFound } from '../files/file-errors.js';
-import type { FileIdentity } from './download-source.js';
+import { fileErrorToHttp, fileNotFound } from '../http/file-errors.js';
+import type { FileIdentity } from './file-identity.js';
 
 /** Stats a file for download: a missing path, or one that is not a regular file, is a 404. */
 export function statForDownload(path: string): Stats {

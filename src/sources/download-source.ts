@@ -3,11 +3,7 @@ import type { MemorySource } from './memory.source.js';
 import type { ObjectFileSource } from './object.source.js';
 import type { RemoteSource } from './remote.source.js';
 
-/** What rules match a file by: its public URL (`sourceUrl` rules) and its absolute path (`sourceDir` rules). */
-export interface FileIdentity {
-  url?: string;
-  path?: string;
-}
+export type { FileIdentity } from './file-identity.js';
 
 /**
  * Where a download's bytes come from, told apart by `kind`. Each kind says what rules match it by

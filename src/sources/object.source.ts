@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { FileIdentity } from './download-source.js';
+import type { FileIdentity } from './file-identity.js';
 
 /** What an object store says of an object: its size and validators. */
 export interface ObjectStat {

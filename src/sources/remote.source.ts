@@ -1,4 +1,4 @@
-import type { FileIdentity } from './download-source.js';
+import type { FileIdentity } from './file-identity.js';
 
 /**
  * A file at a remote HTTP(S) URL: nginx fetches it through an internal proxy location when a

@@ -7,7 +7,7 @@ import { relative, resolve, sep } from 'node:path';
 import { DownloadFile, statForDownload, type DownloadFileOptions } from '../files/download-file.js';
 import { encodePathSegments } from '../paths/path-encoding.js';
 import { parentInside, realRoot, resolveFileInside, resolveInside, statInside } from './path-safety.js';
-import { fileNotFound, writeErrorToHttp } from '../files/file-errors.js';
+import { fileNotFound, writeErrorToHttp } from '../http/file-errors.js';
 import {
   commitTemporary,
   ON_CONFLICT,

@@ -2,7 +2,7 @@ import { BadRequestException, ConflictException, ForbiddenException, HttpExcepti
 import { lstatSync, mkdirSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { hasControlCharacters } from '../paths/path-encoding.js';
-import { fileErrorToHttp, fileNotFound } from '../files/file-errors.js';
+import { fileErrorToHttp, fileNotFound } from '../http/file-errors.js';
 
 /**
  * Why a name is refused, or undefined when it is a plain relative name. Checked on the name as
