@@ -11,7 +11,7 @@ import { DownloadModule, runHealthcheck, type DownloadModuleOptions } from 'nest
 import { S3Storage } from 'nestjs-downloadview/s3';
 import { startNginx } from './support/nginx.js';
 import { createTestApp } from './support/platform.js';
-import { startS3, type RunningS3 } from './support/s3.js';
+import { startS3, type RunningS3, seededBytes } from './support/s3.js';
 import { fetchBytes, freePort, sha256, type RunningServer } from './support/servers.js';
 
 // Objects in a real S3-protocol server that checks SigV4 signatures (@20minutes/s3rver, in its own
@@ -23,16 +23,7 @@ let s3: RunningS3;
 let storage: S3Storage;
 const stored = new Map<string, Buffer>();
 
-/** Pseudo-random bytes (seeded): what is stored, to compare with what comes back. */
-function bytes(size: number, seed: number): Buffer {
-  const data = Buffer.alloc(size);
-  let x = seed;
-  for (let i = 0; i < size; i++) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    data[i] = x >> 16;
-  }
-  return data;
-}
+const bytes = seededBytes;
 
 /** The same bucket without the HeadObject in download() (checkExists: false), and what it sends. */
 let unchecked: S3Storage;

@@ -1,18 +1,13 @@
 import type { HeadObjectCommandOutput } from '@aws-sdk/client-s3';
-import { BoundedMap } from './bounded-map.js';
+import { ExpiringMap } from './expiring-map.js';
 
 /** What a download uses of a HeadObject answer: the object's size and validators. */
 export type ObjectHead = Pick<HeadObjectCommandOutput, '$metadata' | 'ContentLength' | 'LastModified' | 'ETag'>;
 
-interface Answer {
-  head: ObjectHead;
-  /** When the HeadObject that gave it was sent (Date.now()). */
-  askedAt: number;
-}
-
 /**
- * What HeadObject said of each key for `ttl` ms, for at most `maxEntries` keys (the least recently
- * used go first), so that a download of a hot object asks the bucket once per `ttl`, not each time.
+ * What HeadObject said of each key for `ttl` ms from when it was asked, for at most `maxEntries`
+ * keys (the oldest answers go first), so that a hot object is asked about once per `ttl`, not at
+ * every download.
  *
  * - Only an object that is there is kept. "Missing" is never cached: an object uploaded by another
  *   instance of the app (or by anything else) must be downloadable at once, and a missing object
@@ -27,14 +22,14 @@ interface Answer {
  * The age is measured on `Date.now()`; an answer from the future (the clock was set back) is stale.
  */
 export class HeadCache {
-  readonly #answers: BoundedMap<Answer>;
+  readonly #answers: ExpiringMap<ObjectHead>;
   readonly #asking = new Map<string, Promise<ObjectHead>>();
 
   constructor(
     readonly ttl: number,
     maxEntries: number,
   ) {
-    this.#answers = new BoundedMap(maxEntries);
+    this.#answers = new ExpiringMap(maxEntries);
   }
 
   /** How many answers are kept now (never more than `maxEntries`). */
@@ -44,18 +39,14 @@ export class HeadCache {
 
   /** The answer for `key` if younger than `ttl`, else the one on its way, else what `send()` gets. */
   get(key: string, send: () => Promise<ObjectHead>): Promise<ObjectHead> {
-    const answer = this.#answers.get(key);
-    if (answer) {
-      const age = Date.now() - answer.askedAt;
-      if (age >= 0 && age < this.ttl) return Promise.resolve(answer.head);
-      this.#answers.delete(key);
-    }
+    const head = this.#answers.get(key, Date.now());
+    if (head) return Promise.resolve(head);
     return this.#asking.get(key) ?? this.ask(key, send);
   }
 
   /**
-   * Asks now (`send()`), whatever is kept or on its way: callers that come meanwhile share this answer, and it
-   * replaces what was kept (an older question still on its way is then not kept).
+   * Asks now (`send()`), whatever is kept or on its way: callers that come meanwhile share this
+   * answer, and it replaces what was kept (an older question still on its way is then not kept).
    */
   ask(key: string, send: () => Promise<ObjectHead>): Promise<ObjectHead> {
     const askedAt = Date.now();
@@ -63,7 +54,7 @@ export class HeadCache {
       (head) => {
         if (this.#asking.get(key) === asking) {
           this.#asking.delete(key);
-          this.#answers.set(key, { head, askedAt });
+          this.#answers.set(key, head, askedAt, askedAt + this.ttl, Date.now());
         }
         return head;
       },

@@ -58,10 +58,10 @@ export interface S3StorageOptions {
   headCacheTtl?: number;
   /**
    * The most objects whose HeadObject answer is remembered, and the most signed URLs kept for
-   * reuse (the least recently used are forgotten first). Default 10,000; 0 keeps none: every
-   * download asks the bucket and signs a new URL.
+   * reuse (past it, the oldest are forgotten first; expired ones go anyway). Default 10,000; 0 keeps
+   * none: every download asks the bucket and signs a new URL.
    *
-   * A signed URL is reused for the same object, content type and disposition while at least half
+   * A signed URL is reused for the same object, content type and disposition while more than half
    * of its lifetime (`presignExpiresIn`) is left, so most downloads sign nothing.
    */
   cacheMaxEntries?: number;
@@ -105,9 +105,6 @@ export function s3ErrorToHttp(error: unknown): HttpException {
   }
   return new BadGatewayException('File storage unavailable');
 }
-
-
-
 
 /** The store refused the read's `If-Match`: the object was replaced since it was stat'ed. */
 function changedMeanwhile(error: unknown): boolean {

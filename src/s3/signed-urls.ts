@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { BoundedMap } from './bounded-map.js';
+import { ExpiringMap } from './expiring-map.js';
 
 type Presigner = typeof import('@aws-sdk/s3-request-presigner');
 type ClientS3 = typeof import('@aws-sdk/client-s3');
@@ -23,13 +23,6 @@ interface UrlTemplate {
 
 const PROBE_KEY = 'downloadview-probe';
 
-/** A signed URL kept for reuse: when it was signed, and until when it still has half its lifetime. */
-interface ReusableUrl {
-  url: string;
-  signedAt: number;
-  reuseUntil: number;
-}
-
 /**
  * Signed GetObject URLs, ten times cheaper than `getSignedUrl()` per download: that one runs the
  * whole command stack (serialisation, endpoint resolution) for every URL, about 0.7 ms of CPU
@@ -39,13 +32,14 @@ interface ReusableUrl {
  * when that URL does not have the expected shape, every URL comes from `getSignedUrl()`.
  *
  * Cheaper still, a URL is reused: the same key, content type and disposition get the same URL while
- * at least half of its lifetime is left (and of the credentials it was signed with, when they
+ * more than half of its lifetime is left (and of the credentials it was signed with, when they
  * expire), so most downloads do no signing at all. At most `maxReused` URLs are kept (0: none).
  */
 export class SignedUrls {
   #template?: Promise<UrlTemplate | undefined>;
   readonly #presigner: InstanceType<Presigner['S3RequestPresigner']>;
-  readonly #reused: BoundedMap<ReusableUrl>;
+  /** Signed URLs, each kept while more than half of its lifetime is left. */
+  readonly #reused: ExpiringMap<string>;
 
   constructor(
     private readonly client: S3Client,
@@ -55,7 +49,7 @@ export class SignedUrls {
     maxReused = 0,
   ) {
     this.#presigner = new presignerSdk.S3RequestPresigner(client.config);
-    this.#reused = new BoundedMap(maxReused);
+    this.#reused = new ExpiringMap(maxReused);
   }
 
   /** How many signed URLs are kept for reuse now (never more than `maxReused`). */
@@ -65,7 +59,7 @@ export class SignedUrls {
 
   /**
    * A GET URL of `key`, valid `expiresIn` seconds, whose answer carries these two headers: one
-   * signed earlier when at least half of its lifetime is left, else a new one. With `signingDate`,
+   * signed earlier when more than half of its lifetime is left, else a new one. With `signingDate`,
    * always a new one, signed at that date.
    */
   async sign(
@@ -81,18 +75,16 @@ export class SignedUrls {
     }
     // Lengths first: no key, type and disposition run into another's.
     const id = `${expiresIn} ${key.length} ${contentType.length} ${key}${contentType}${disposition}`;
-    const reused = this.#reused.get(id);
-    // A clock set back since (now < signedAt) makes the stored URL's lifetime unknown: sign anew.
-    if (reused && now >= reused.signedAt && now <= reused.reuseUntil) return reused.url;
+    // A clock set back since it was signed makes a URL's lifetime unknown: it is signed anew.
+    const reused = this.#reused.get(id, now);
+    if (reused) return reused;
     const credentialsExpire = await this.#credentialsExpiry();
     const url = await this.#sign(key, contentType, disposition, expiresIn, new Date(now));
     // X-Amz-Date is the signing time to the second below, and the URL is good for expiresIn from
-    // there; reused while at least half of that is left. (A URL of 1 s can be given out with less
+    // there: reused while more than half of that is left. (A URL of 1 s can be handed out with less
     // than half left, signed late in a second, as without reuse; never a reused one.)
     const expires = Math.min(Math.floor(now / 1000) * 1000 + expiresIn * 1000, credentialsExpire);
-    const reuseUntil = expires - (expiresIn * 1000) / 2;
-    if (reuseUntil > now) this.#reused.set(id, { url, signedAt: now, reuseUntil });
-    else this.#reused.delete(id);
+    this.#reused.set(id, url, now, expires - (expiresIn * 1000) / 2, now);
     return url;
   }
 

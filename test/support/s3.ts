@@ -57,3 +57,14 @@ export async function startS3(buckets: string[]): Promise<RunningS3> {
     },
   };
 }
+
+/** Pseudo-random bytes (seeded): what is stored, to compare with what comes back. */
+export function seededBytes(size: number, seed: number): Buffer {
+  const data = Buffer.alloc(size);
+  let x = seed;
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) & 0x7fffffff;
+    data[i] = x >> 16;
+  }
+  return data;
+}
