@@ -32,7 +32,9 @@ import { S3Storage } from 'nestjs-downloadview/s3';
  * - `module-nginx`: the same with the nginx backend (X-Accel-Redirect to the internal /protected/)
  * - `module-off`: the same with `mode: 'off'` (Node serves /file/:name with full HTTP semantics)
  * - `module-decorated`: DownloadModule with `scope: 'decorated'` (only @XSendfile() routes, here
- *   /decorated/:name, run its interceptor)
+ *   /decorated/:name and /node/:name, run its interceptor). The benches' one-process app: its
+ *   /node/:name (the module's Node path), /stream/:name and /sendfile/:name are the Node-served
+ *   alternatives side by side in one process, and only the first runs the module's code.
  * - `identity`: Nest + an identity global interceptor (the floor of any global interceptor)
  * - `bare`: Nest without any interceptor; `bare-fastify` the same on Fastify, with @fastify/static
  *   registered (`serve: false`) for /sendfile/:name
@@ -44,6 +46,9 @@ import { S3Storage } from 'nestjs-downloadview/s3';
  * /manual/:name, which writes X-Sendfile by hand on the raw response: the least any Nest route can
  * do to delegate (Express platform only), and /sendfile/:name, what Nest users write by hand today:
  * `@Res() res.sendFile(path)` on Express, `@Res() reply.sendFile(name)` (@fastify/static) on Fastify.
+ * Every variant with the module also has /node/:name, `@XSendfile({ mode: 'off' })`: the module's
+ * Node path (the rule matches, Node serves the DownloadFile with full HTTP semantics), whatever the
+ * app's mode and scope.
  * With BENCH_STATS_PORT, a plain HTTP server on that port (outside Nest, same process) answers
  * /stats with the process's RSS, CPU time and event-loop delay since the last /stats?reset.
  */
@@ -111,6 +116,13 @@ class DecoratedController {
   decorated(@Param('name') name: string) {
     return storage.download(name);
   }
+
+  /** The module's Node path: the rule matches, the route's mode says Node serves it. */
+  @Get('node/:name')
+  @XSendfile({ mode: 'off' })
+  node(@Param('name') name: string) {
+    return storage.download(name);
+  }
 }
 
 @Injectable()
@@ -138,7 +150,12 @@ function moduleFor(kind: string) {
   return BenchModule;
 }
 
-/** RSS, CPU and event-loop delay of this process, for the slow-client benchmark (bench/slow.mjs). */
+/**
+ * RSS, CPU and event-loop delay of this process, for the slow-client and memory benchmarks
+ * (bench/slow.mjs, bench/memory.mjs). `?reset` starts CPU, delay and peak RSS afresh; `?gc` (in a
+ * process started with `node --expose-gc`) runs full collections first, so that RSS and heap are
+ * what live objects hold rather than garbage not yet collected.
+ */
 function serveStats(statsPort: number): void {
   // The histogram holds the time between its timer's ticks: what a tick was late by is that less 10 ms.
   const resolution = 10;
@@ -147,23 +164,44 @@ function serveStats(statsPort: number): void {
   let cpu = process.cpuUsage();
   let peakRss = process.memoryUsage.rss();
   setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 100).unref();
-  createServer((req, res) => {
+  const collect = async (): Promise<boolean> => {
+    if (typeof globalThis.gc !== 'function') return false;
+    // Between collections, a turn of the loop: finalizers and closed handles let go of more.
+    for (let i = 0; i < 3; i++) {
+      globalThis.gc();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return true;
+  };
+  const answer = async (query: URLSearchParams): Promise<string> => {
+    const collected = query.has('gc') && (await collect());
     const used = process.cpuUsage(cpu);
+    const memory = process.memoryUsage();
     const stats = {
-      rss: process.memoryUsage.rss(),
+      rss: memory.rss,
+      heapUsed: memory.heapUsed,
+      heapTotal: memory.heapTotal,
+      external: memory.external,
+      arrayBuffers: memory.arrayBuffers,
+      collected,
       peakRss,
       cpuSeconds: (used.user + used.system) / 1e6,
       loopDelayP50: Math.max(0, delay.percentile(50) / 1e6 - resolution),
       loopDelayP99: Math.max(0, delay.percentile(99) / 1e6 - resolution),
       loopDelayMax: Math.max(0, delay.max / 1e6 - resolution),
     };
-    if (req.url?.endsWith('?reset')) {
+    if (query.has('reset')) {
       delay.reset();
       cpu = process.cpuUsage();
       peakRss = process.memoryUsage.rss();
     }
-    res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify(stats));
+    return JSON.stringify(stats);
+  };
+  createServer((req, res) => {
+    void answer(new URL(req.url ?? '/', 'http://stats').searchParams).then((body) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(body);
+    });
   }).listen(statsPort, '127.0.0.1');
 }
 

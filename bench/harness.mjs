@@ -37,9 +37,12 @@ export function start(command, args, env = {}) {
   children.push(child);
   return child;
 }
-/** Starts the bench app (bench/app.ts, built by prepareBench()) as `kind` on `port`, serving `docroot`. */
-export function startBenchApp(kind, port, docroot, env = {}) {
-  return start('node', ['.bench-build/bench/app.js'], {
+/**
+ * Starts the bench app (bench/app.ts, built by prepareBench()) as `kind` on `port`, serving `docroot`;
+ * `nodeArgs` go to node itself (e.g. `--expose-gc`).
+ */
+export function startBenchApp(kind, port, docroot, env = {}, nodeArgs = []) {
+  return start('node', [...nodeArgs, '.bench-build/bench/app.js'], {
     BENCH_APP: kind,
     BENCH_ROOT: docroot,
     PORT: String(port),
@@ -58,9 +61,19 @@ export const cpuSeconds = (pid) => {
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
 };
 
+function runWrk(args) {
+  try {
+    return execFileSync('wrk', args, { encoding: 'utf8' });
+  } catch (error) {
+    if (error.code === 'ENOENT')
+      throw new Error('wrk is not installed (Debian: apt-get install wrk)', { cause: error });
+    throw error;
+  }
+}
+
 export function wrk(url, pid, seconds) {
   const before = pid ? cpuSeconds(pid) : 0;
-  const out = execFileSync('wrk', [...WRK, `-d${seconds}s`, url], { encoding: 'utf8' });
+  const out = runWrk([...WRK, `-d${seconds}s`, url]);
   const cpu = pid ? cpuSeconds(pid) - before : undefined;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
   const total = Number(/(\d+) requests in/.exec(out)[1]);
@@ -71,6 +84,20 @@ export function wrk(url, pid, seconds) {
   return { rps, mbps, cpuPer1000: cpu === undefined ? undefined : (cpu / total) * 1000 };
 }
 
+/** A short wrk run to warm a case up (JIT, kept-alive connections); its failures do not count. */
+export function warmUp(url, seconds) {
+  if (!(seconds > 0)) return;
+  try {
+    runWrk([...WRK, `-d${seconds}s`, url]);
+  } catch {
+    // E.g. nginx's last kept-alive connection to the previous app: only the measurement counts.
+  }
+}
+
+/** The bench app's /stats (BENCH_STATS_PORT): `query` e.g. 'reset' or 'gc'. */
+export const appStats = async (port, query = '') =>
+  (await fetch(`http://127.0.0.1:${port}/stats${query ? `?${query}` : ''}`)).json();
+
 /** The median of a list, with its spread (min–max): what a noisy machine allows one to report. */
 export function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
@@ -80,6 +107,24 @@ export function median(values) {
     min: sorted[0],
     max: sorted[sorted.length - 1],
   };
+}
+
+/** A figure for a report, `d` decimals, thousands separated; '—' for what is not one (a ratio to 0). */
+export const fmt = (n, d = 0) =>
+  Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—';
+
+/** x/y round by round (`xs` and `ys` hold one run per round, in the same order), then their median. */
+export const roundRatios = (xs, ys, field) => median(xs.map((x, i) => x[field] / ys[i][field]));
+
+/**
+ * The order of `cases` (routes of one app) in round `round`: reversed in every odd round, rotated by
+ * one every other round. Every two rounds, each pair runs in both orders; over the rounds, each case
+ * runs first (right after the warm-up) and last. With three cases, six rounds run all six orders.
+ */
+export function orderOfRound(cases, round) {
+  const shift = Math.floor(round / 2) % cases.length;
+  const order = cases.map((_, i) => cases[(i + shift) % cases.length]);
+  return round % 2 ? order.reverse() : order;
 }
 
 /**
@@ -136,10 +181,11 @@ export function lighttpdConf(dir, port, docroot, appPort) {
 
 /**
  * What every benchmark does first: build the package and the bench app (bench/app.ts), and make a
- * temporary folder with an empty `files/` docroot. Resolves with both paths.
+ * temporary folder with an empty `files/` docroot. Resolves with both paths. BENCH_BUILD=0 leaves
+ * dist/ as it is (e.g. while tests that use it run in the same tree): the app then runs that build.
  */
 export function prepareBench(prefix) {
-  execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+  if (process.env.BENCH_BUILD !== '0') execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
   execFileSync('npx', ['tsc', '-p', 'tsconfig.bench.json'], { stdio: 'inherit' });
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const docroot = join(dir, 'files');

@@ -4,8 +4,9 @@
 // when ahead of its budget; TCP's window then holds the sender back, as a slow link does).
 //   node bench/slow-clients.mjs <url> <clients> <bytes per second> <seconds> <source file>
 // Prints `ready` once every client has its headers, then, after <seconds>, one JSON line: how many
-// downloads were in flight or complete with the right bytes, and how many failed (error, status,
-// early end, wrong bytes, or fewer than half the bytes their rate allows: a stall). Then it exits.
+// downloads were in flight or complete with the right bytes, when the clients had their headers and
+// their first byte, and how many failed (error, status, early end, wrong bytes, or fewer than half
+// the bytes their rate allows: a stall). Then it exits.
 import { get } from 'node:http';
 import { readFileSync } from 'node:fs';
 
@@ -22,7 +23,7 @@ const fail = (client, why) => {
 };
 
 function download() {
-  const client = { received: 0, headers: false, done: false, failed: undefined, start: 0 };
+  const client = { received: 0, headers: false, done: false, failed: undefined, start: 0, opened: performance.now() };
   client.ready = new Promise((resolve) => {
     const request = get(url, { agent: false }, (response) => {
       client.headers = true;
@@ -34,6 +35,7 @@ function download() {
         return;
       }
       response.on('data', (chunk) => {
+        client.firstByte ??= performance.now();
         if (!chunk.equals(source.subarray(client.received, client.received + chunk.length)))
           fail(client, 'wrong bytes');
         client.received += chunk.length;
@@ -75,6 +77,11 @@ for (const client of all) {
   if (!client.done && !client.failed && client.received < expected / 2) fail(client, 'stalled');
 }
 const failed = all.filter((c) => c.failed).length;
+// When each client had its first byte of the body (one still waiting: now; one that failed before
+// any, e.g. on its status, is left out), from when the first was opened, and from its own opening.
+const waiting = all.filter((c) => c.firstByte !== undefined || !c.failed);
+const lastFirstByte = Math.max(0, ...waiting.map((c) => (c.firstByte ?? now) - began)) / 1000;
+const waits = waiting.map((c) => (c.firstByte ?? now) - c.opened).sort((a, b) => a - b);
 console.log(
   JSON.stringify({
     clients,
@@ -84,6 +91,9 @@ console.log(
     mebibytes: all.reduce((sum, c) => sum + c.received, 0) / 2 ** 20,
     // How long until the last client had its headers: a server that is slow to start downloads.
     startedIn,
+    // How long until the last client had its first byte of the body, and the median client's wait.
+    lastFirstByte,
+    firstByteP50: waits.length ? waits[waits.length >> 1] / 1000 : undefined,
     seconds: (now - began) / 1000,
   }),
 );

@@ -2,8 +2,16 @@
 // downloads. For each way of serving a 64 MiB file, N clients (bench/slow-clients.mjs, own process)
 // download it at a capped rate while a JSON route of the same app is probed at a fixed rate
 // (bench/probe.mjs, own process). Reports JSON p50/p99 idle and under load, the app's RSS, CPU and
-// event-loop delay (bench/app.ts's stats port), and failed downloads; medians of interleaved rounds.
-// Writes docs/benchmarks-slow.md.
+// event-loop delay (bench/app.ts's stats port), when the last client had its first byte, and failed
+// downloads; medians of interleaved rounds. Writes docs/benchmarks-slow.md.
+// Two parts (SLOW_PARTS, both by default):
+// - `separate`: each way of serving in its own app, a fresh one per measurement;
+// - `one-process`: the module's Node path (/node/) and a plain StreamableFile (/stream/) as routes of
+//   ONE app (a fresh one per round and load, on Express and on Fastify), the loads run against each
+//   route in turn, in both orders every two rounds (orderOfRound); ratios taken round by round.
+// Knobs (for a quick check): BENCH_ROUNDS (5), SLOW_IDLE_SECONDS (5), SLOW_LOAD_SECONDS (12),
+// SLOW_CLIENTS ('100@1024,500@256': clients@KiB/s), SLOW_PARTS (a run of one part only prints),
+// BENCH_WRITE=0, BENCH_BUILD=0.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -11,12 +19,16 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import {
+  appStats,
+  fmt,
   children,
   freePort,
   lighttpdConf,
   median,
   nginxConf,
   prepareBench,
+  orderOfRound,
+  roundRatios,
   start,
   startBenchApp,
   stop,
@@ -35,6 +47,7 @@ const LOADS = (process.env.SLOW_CLIENTS ?? '100@1024,500@256').split(',').map((l
   return { clients, rate: kib * 1024 };
 });
 const FILE = '64MiB.bin';
+const PARTS = (process.env.SLOW_PARTS ?? 'separate,one-process').split(',');
 
 const CASES = [
   { key: 'lighttpd', label: 'this module, X-Sendfile through lighttpd', kind: 'module', front: 'lighttpd' },
@@ -43,6 +56,15 @@ const CASES = [
   { key: 'stream', label: 'Nest, `StreamableFile(createReadStream(path))`, direct', kind: 'bare', path: '/stream/' },
   { key: 'nestSendFile', label: 'Nest, `@Res() res.sendFile(path)`, direct', kind: 'bare', path: '/sendfile/' },
   { key: 'express', label: 'plain Express `res.sendFile`, direct', kind: 'express' },
+];
+/** The one-process part: apps (`scope: 'decorated'`: /stream/ runs none of the module's code), and their routes. */
+const ONE_PROCESS = [
+  { platform: 'Express', kind: 'module-decorated' },
+  { platform: 'Fastify', kind: 'module-decorated-fastify' },
+];
+const ROUTES = [
+  { key: 'node', label: "this module's Node path (`/node/`, `@XSendfile({ mode: 'off' })`)", path: '/node/' },
+  { key: 'stream', label: 'plain `StreamableFile(createReadStream(path))` (`/stream/`)', path: '/stream/' },
 ];
 
 /** Runs a bench script in its own process; resolves with its last stdout line, parsed. */
@@ -61,19 +83,19 @@ function run(script, args, onLine) {
   );
 }
 
-const stats = async (port, reset = false) =>
-  (await fetch(`http://127.0.0.1:${port}/stats${reset ? '?reset' : ''}`)).json();
-
-async function measure(c, { clients, rate }, ports, docroot) {
-  // A fresh app per measurement: its idle RSS is a new process's, not what the last case left.
-  const app = startBenchApp(c.kind, ports.app[c.kind], docroot, { BENCH_STATS_PORT: String(ports.stats) });
-  await waitFor(ports.app[c.kind]);
+/** Starts `kind` afresh with its stats port; resolves once both accept connections. */
+async function startApp(kind, ports, docroot) {
+  const app = startBenchApp(kind, ports.app[kind], docroot, { BENCH_STATS_PORT: String(ports.stats) });
+  await waitFor(ports.app[kind]);
   await waitFor(ports.stats);
-  const base = `http://127.0.0.1:${c.front ? ports[c.front] : ports.app[c.kind]}`;
-  const fileUrl = `${base}${c.path ?? '/file/'}${FILE}`;
+  return app;
+}
+
+/** One load against `fileUrl` while the JSON route at `base` is probed; the app is already up. */
+async function measure(base, fileUrl, { clients, rate }, ports, docroot) {
   await run('bench/probe.mjs', [`${base}/json`, String(PROBE_RATE), '2']); // warm-up
   const idle = await run('bench/probe.mjs', [`${base}/json`, String(PROBE_RATE), String(IDLE_SECONDS)]);
-  const idleRss = (await stats(ports.stats)).rss;
+  const idleRss = (await appStats(ports.stats)).rss;
   let ready;
   const isReady = new Promise((resolve) => (ready = resolve));
   const downloads = run(
@@ -82,11 +104,10 @@ async function measure(c, { clients, rate }, ports, docroot) {
     (line) => line === 'ready' && ready(),
   );
   await Promise.race([isReady, downloads]);
-  await stats(ports.stats, true);
+  await appStats(ports.stats, 'reset');
   const loaded = await run('bench/probe.mjs', [`${base}/json`, String(PROBE_RATE), String(LOAD_SECONDS)]);
-  const during = await stats(ports.stats);
+  const during = await appStats(ports.stats);
   const result = await downloads;
-  await stop(app);
   return {
     idleP50: idle.p50,
     idleP99: idle.p99,
@@ -102,6 +123,8 @@ async function measure(c, { clients, rate }, ports, docroot) {
     failed: result.failed,
     failures: result.failures,
     startedIn: result.startedIn,
+    lastFirstByte: result.lastFirstByte,
+    firstByteP50: result.firstByteP50,
     mbps: (result.mebibytes * 1.048576) / result.seconds,
   };
 }
@@ -111,7 +134,7 @@ async function main() {
   // Random bytes: the clients compare every chunk with the file, so a misplaced one shows.
   writeFileSync(join(docroot, FILE), randomBytes(64 << 20));
   const ports = { app: {}, stats: await freePort(), lighttpd: await freePort(), nginx: await freePort() };
-  for (const kind of new Set(CASES.map((c) => c.kind))) ports.app[kind] = await freePort();
+  for (const kind of new Set([...CASES, ...ONE_PROCESS].map((c) => c.kind))) ports.app[kind] = await freePort();
   start('lighttpd', ['-D', '-f', lighttpdConf(dir, ports.lighttpd, docroot, ports.app.module)]);
   start('nginx', [
     '-c',
@@ -127,53 +150,113 @@ async function main() {
   await waitFor(ports.nginx);
 
   const runs = {};
+  const record = (round, load, key, m) => {
+    console.error(`round ${round + 1} N=${load.clients} ${key}: ${JSON.stringify(m)}`);
+    (runs[`${load.clients} ${key}`] ??= []).push(m);
+  };
   for (let round = 0; round < ROUNDS; round++) {
     for (const load of LOADS) {
-      for (const c of CASES) {
-        const m = await measure(c, load, ports, docroot);
-        console.error(`round ${round + 1} N=${load.clients} ${c.key}: ${JSON.stringify(m)}`);
-        (runs[`${load.clients} ${c.key}`] ??= []).push(m);
+      if (PARTS.includes('separate')) {
+        for (const c of CASES) {
+          // A fresh app per measurement: its idle RSS is a new process's, not what the last case left.
+          const app = await startApp(c.kind, ports, docroot);
+          const base = `http://127.0.0.1:${c.front ? ports[c.front] : ports.app[c.kind]}`;
+          record(round, load, c.key, await measure(base, `${base}${c.path ?? '/file/'}${FILE}`, load, ports, docroot));
+          await stop(app);
+        }
+      }
+      if (PARTS.includes('one-process')) {
+        for (const { platform, kind } of ONE_PROCESS) {
+          // One app for both routes; which goes first changes with the round (orderOfRound).
+          const app = await startApp(kind, ports, docroot);
+          const base = `http://127.0.0.1:${ports.app[kind]}`;
+          const order = orderOfRound(ROUTES, round);
+          for (const route of order) {
+            const m = await measure(base, `${base}${route.path}${FILE}`, load, ports, docroot);
+            record(round, load, `${platform} ${route.key}`, { ...m, first: route === order[0] });
+          }
+          await stop(app);
+        }
       }
     }
   }
 
-  const f = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const f = fmt;
   const mid = (list, field, d) => {
     const m = median(list.map((r) => r[field]));
     return m.min === m.max ? f(m.median, d) : `${f(m.median, d)} (${f(m.min, d)}–${f(m.max, d)})`;
   };
+  /** Failed downloads over all rounds, with their reasons. */
+  const failedOf = (list, clients) => {
+    const failed = list.reduce((sum, r) => sum + r.failed, 0);
+    const reasons = {};
+    for (const r of list) for (const [why, n] of Object.entries(r.failures)) reasons[why] = (reasons[why] ?? 0) + n;
+    const why = failed
+      ? ` (${Object.entries(reasons)
+          .map(([w, n]) => `${n} ${w}`)
+          .join(', ')})`
+      : '';
+    return `${failed} of ${clients * list.length}${why}`;
+  };
   const lines = [];
   for (const { clients, rate } of LOADS) {
-    lines.push(
-      '',
-      `### ${clients} clients at ${f(rate / 1024)} KiB/s each`,
-      '',
-      '| case | JSON p50 idle → load (ms) | JSON p99 idle → load (ms) | p99 load / idle | Node RSS idle, growth (MiB) | Node CPU (% of a core) | event-loop delay p99 / max (ms) | all clients started in (s) | failed downloads (of all rounds) | MB/s delivered |',
-      '|---|---|---|---|---|---|---|---|---|---|',
-    );
-    for (const c of CASES) {
-      const list = runs[`${clients} ${c.key}`];
-      const failed = list.reduce((sum, r) => sum + r.failed, 0);
-      const reasons = {};
-      for (const r of list) for (const [why, n] of Object.entries(r.failures)) reasons[why] = (reasons[why] ?? 0) + n;
-      const why = failed
-        ? ` (${Object.entries(reasons)
-            .map(([w, n]) => `${n} ${w}`)
-            .join(', ')})`
-        : '';
+    lines.push('', `### ${clients} clients at ${f(rate / 1024)} KiB/s each`);
+    if (PARTS.includes('separate')) {
       lines.push(
-        `| ${c.label} | ${mid(list, 'idleP50', 2)} → ${mid(list, 'p50', 2)} | ${mid(list, 'idleP99', 2)} → ${mid(list, 'p99', 2)} | ${mid(list, 'p99Ratio', 2)} | ${mid(list, 'idleRss')}, +${mid(list, 'rssGrowth')} | ${mid(list, 'cpuPercent')} | ${mid(list, 'loopP99', 1)} / ${mid(list, 'loopMax', 1)} | ${mid(list, 'startedIn', 1)} | ${failed} of ${clients * list.length}${why} | ${mid(list, 'mbps')} |`,
+        '',
+        'Each way of serving in its own app (a fresh one per measurement).',
+        '',
+        "| case | JSON p50 idle → load (ms) | JSON p99 idle → load (ms) | p99 load / idle | Node RSS idle, growth (MiB) | Node CPU (% of a core) | event-loop delay p99 / max (ms) | last client's headers / first byte (s) | failed downloads (of all rounds) | MB/s delivered |",
+        '|---|---|---|---|---|---|---|---|---|---|',
       );
+      for (const c of CASES) {
+        const list = runs[`${clients} ${c.key}`];
+        lines.push(
+          `| ${c.label} | ${mid(list, 'idleP50', 2)} → ${mid(list, 'p50', 2)} | ${mid(list, 'idleP99', 2)} → ${mid(list, 'p99', 2)} | ${mid(list, 'p99Ratio', 2)} | ${mid(list, 'idleRss')}, +${mid(list, 'rssGrowth')} | ${mid(list, 'cpuPercent')} | ${mid(list, 'loopP99', 1)} / ${mid(list, 'loopMax', 1)} | ${mid(list, 'startedIn', 1)} / ${mid(list, 'lastFirstByte', 1)} | ${failedOf(list, clients)} | ${mid(list, 'mbps')} |`,
+        );
+      }
+    }
+    if (PARTS.includes('one-process')) {
+      lines.push(
+        '',
+        'The same load against two routes of ONE app (a fresh app per round and load, both routes measured in it, one after the other, in both orders every two rounds).',
+        '',
+        "| platform: route | JSON p50 idle → load (ms) | JSON p99 idle → load (ms) | p99 load / idle | Node CPU (% of a core) | event-loop delay p99 / max (ms) | last client's headers / first byte (s) | a client's first byte, median (s) | failed downloads (of all rounds) | MB/s delivered |",
+        '|---|---|---|---|---|---|---|---|---|---|',
+      );
+      for (const { platform } of ONE_PROCESS) {
+        for (const route of ROUTES) {
+          const list = runs[`${clients} ${platform} ${route.key}`];
+          lines.push(
+            `| ${platform}: ${route.label} | ${mid(list, 'idleP50', 2)} → ${mid(list, 'p50', 2)} | ${mid(list, 'idleP99', 2)} → ${mid(list, 'p99', 2)} | ${mid(list, 'p99Ratio', 2)} | ${mid(list, 'cpuPercent')} | ${mid(list, 'loopP99', 1)} / ${mid(list, 'loopMax', 1)} | ${mid(list, 'startedIn', 1)} / ${mid(list, 'lastFirstByte', 1)} | ${mid(list, 'firstByteP50', 2)} | ${failedOf(list, clients)} | ${mid(list, 'mbps')} |`,
+          );
+        }
+      }
+      lines.push(
+        '',
+        "| ratio, the module's Node path / plain StreamableFile, round by round | JSON p99 under load | last client's first byte | target |",
+        '|---|---|---|---|',
+      );
+      for (const { platform } of ONE_PROCESS) {
+        const [node, stream] = ROUTES.map((route) => runs[`${clients} ${platform} ${route.key}`]);
+        const ratio = (field) => {
+          const m = roundRatios(node, stream, field);
+          return `${f(m.median, 2)} (${f(m.min, 2)}–${f(m.max, 2)})`;
+        };
+        lines.push(`| ${platform} | ${ratio('p99')} | ${ratio('lastFirstByte')} | ≤ 1.0 (no worse) |`);
+      }
     }
   }
   const header =
     `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}. ` +
-    `Each case: a fresh app; ${IDLE_SECONDS} s of JSON probes at ${PROBE_RATE} req/s idle, then the same for ${LOAD_SECONDS} s while the clients download a 64 MiB file of random bytes ` +
+    `Each measurement: ${IDLE_SECONDS} s of JSON probes at ${PROBE_RATE} req/s idle, then the same for ${LOAD_SECONDS} s while the clients download a 64 MiB file of random bytes ` +
     `(each client compares every byte with the file). Medians of ${ROUNDS} interleaved rounds, (min–max) where they differ. ` +
+    "The last client's headers and first byte are timed from when the first client was opened (they are opened 50 at a time, 20 ms apart), the median client's first byte from when it was opened. " +
     'Targets for delegation: JSON p99 under load ≤ 1.5× idle, RSS growth ≤ 50 MiB, 0 failed downloads.';
   const report = `${header}\n${lines.join('\n')}\n`;
   console.log(report);
-  if (process.env.BENCH_WRITE !== '0') {
+  // docs/benchmarks-slow.md holds both parts: a run of one of them only prints.
+  if (process.env.BENCH_WRITE !== '0' && PARTS.includes('separate') && PARTS.includes('one-process')) {
     writeFileSync(
       'docs/benchmarks-slow.md',
       `# Slow clients\n\n\`npm run bench -- --slow-clients\` (bench/slow.mjs) reproduces these, on loopback. The load generator and the JSON prober run in their own processes on the same 2 cores as the app and the proxy, so their CPU is part of the picture.\n\n${report}`,

@@ -5,7 +5,8 @@
 # `npm test` stops at once instead of failing hundreds of tests.
 set -uo pipefail
 
-# program path : Debian package (curl and wget: the download-name tests save files with the real clients)
+# program path : Debian package (curl and wget: the download-name tests save files with the real
+# clients; wrk: npm run bench)
 servers=(
   /usr/sbin/lighttpd:lighttpd
   /usr/sbin/nginx:nginx
@@ -14,6 +15,7 @@ servers=(
   /usr/bin/caddy:caddy
   /usr/bin/curl:curl
   /usr/bin/wget:wget
+  /usr/bin/wrk:wrk
 )
 
 missing=()
