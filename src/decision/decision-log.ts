@@ -1,5 +1,6 @@
 import type { CompiledRule } from '../config/compile-options.js';
 import type { DelegationHeaders } from '../backends/download-backend.interface.js';
+import { requestUrl, type IncomingRequest } from '../platform/platform.js';
 import type { FileIdentity } from '../sources/download-source.js';
 
 /**
@@ -30,8 +31,8 @@ export function withoutQueryValues(value: string): string {
 }
 
 /** `GET /files/a.txt: "a.txt"`: the request (its query's values left out), and the file's name. */
-export function describeRequest(request: { method?: string; url?: string }, name: string | undefined): string {
-  const url = withoutQueryValues(request.url ?? '');
+export function describeRequest(request: IncomingRequest, name: string | undefined): string {
+  const url = withoutQueryValues(requestUrl(request));
   return `${request.method ?? 'GET'} ${url}: ${name !== undefined ? JSON.stringify(name) : 'a stream'}`;
 }
 

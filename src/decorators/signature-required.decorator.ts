@@ -1,20 +1,13 @@
 import { ForbiddenException, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { requestUrl, type IncomingRequest } from '../platform/platform.js';
 import { SIGNATURE_PARAMETER, UrlSigner } from '../signing/url-signer.js';
-
-interface RequestLike {
-  originalUrl?: string;
-  url?: string;
-  raw?: { url?: string };
-}
 
 /** Verifies the `X-Signature` of the request's own URL path. */
 export class SignatureGuard implements CanActivate {
   constructor(private readonly signer: UrlSigner) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<RequestLike>();
-    const url = request.originalUrl ?? request.raw?.url ?? request.url ?? '';
-    const [path, query = ''] = url.split('?', 2);
+    const [path, query = ''] = requestUrl(context.switchToHttp().getRequest<IncomingRequest>()).split('?', 2);
     const values = new URLSearchParams(query).getAll(SIGNATURE_PARAMETER);
     // Two signatures is someone guessing which one is checked.
     const problem = values.length > 1 ? 'malformed' : this.signer.check(path, values[0]);

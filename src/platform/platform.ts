@@ -11,8 +11,15 @@ import type { ConditionalRequest } from '../http/conditional-get.js';
 /** The request as this module reads it: Express's, or Fastify's (whose Node request is `raw`). */
 export interface IncomingRequest extends ConditionalRequest {
   url?: string;
+  /** Express: the URL as the client sent it (`url` is relative to a mounted router). */
+  originalUrl?: string;
   socket?: { remoteAddress?: string };
-  raw?: { socket?: { remoteAddress?: string } };
+  raw?: { url?: string; socket?: { remoteAddress?: string } };
+}
+
+/** The URL (path and query) as the client sent it, on Express and on Fastify. */
+export function requestUrl(request: IncomingRequest): string {
+  return request.originalUrl ?? request.raw?.url ?? request.url ?? '';
 }
 
 /** The client's address as the socket saw it (an IPv4 client on a dual-stack socket without `::ffff:`). */
