@@ -2,7 +2,7 @@ import type { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { StreamableFile } from '@nestjs/common';
 import { closeUnsent } from '../files/download-file.js';
-import { rawResponse } from '../platform/platform.js';
+import { onceClosed, rawResponse } from '../platform/platform.js';
 import { downloadResponse } from '../platform/web-response.js';
 
 const downloads = (count: number) => (count === 1 ? '1 download' : `${count} downloads`);
@@ -31,7 +31,7 @@ export class DownloadDrain {
     const raw = rawResponse(response);
     if (typeof raw.once !== 'function' || raw.writableFinished || raw.destroyed) return;
     this.#inFlight.add(raw);
-    raw.once('close', () => this.#inFlight.delete(raw));
+    onceClosed(raw, () => this.#inFlight.delete(raw));
   }
 
   /** The answer to a file request that comes in while draining: 503, Retry-After, nothing opened. */

@@ -49,12 +49,29 @@ export function headerSetter(
   };
 }
 
-/** Calls `listener` once when the response closes (finished, or the client left); at once if it already has. */
+/** What this module runs when a response closes, by response: one 'close' listener each. */
+const closeListeners = new WeakMap<object, (() => void)[]>();
+
+/**
+ * Calls `listener` once when the response closes (finished, or the client left); at once if it
+ * already has. All of them share one 'close' listener per response: Node warns past 10 on one
+ * emitter, and a streamed reply takes up to 9 before this module adds any (on Node 20 each
+ * `finished()` of Nest, of its Fastify adapter and of Fastify adds two, `pipe()` one).
+ */
 export function onceClosed(response: unknown, listener: () => void): void {
   const raw: Partial<ServerResponse> = rawResponse(response);
   if (typeof raw.once !== 'function') return;
-  if (raw.destroyed) listener();
-  else raw.once('close', listener);
+  if (raw.destroyed) return listener();
+  let listeners = closeListeners.get(raw);
+  if (!listeners) {
+    const all: (() => void)[] = [];
+    closeListeners.set(raw, (listeners = all));
+    raw.once('close', () => {
+      closeListeners.delete(raw);
+      for (const run of all) run();
+    });
+  }
+  listeners.push(listener);
 }
 
 /**
