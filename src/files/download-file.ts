@@ -9,8 +9,6 @@ import { ObjectFileSource, type ObjectSource, type ObjectStat } from '../sources
 import { RemoteSource } from '../sources/remote.source.js';
 import { buildContentDisposition, guessContentType } from './content-headers.js';
 
-export { statForDownload };
-
 export interface DownloadFileOptions {
   /** The name the client saves the file as. Default: the file's own base name. */
   name?: string;
