@@ -32,6 +32,8 @@ const APP_SUITES = [
   'decision-log',
   'shutdown',
   'download-names.e2e',
+  'archives.e2e',
+  'proxy-links.e2e',
 ];
 /**
  * App suites that run from src only: the packed apps install no AWS SDK (an optional peer

@@ -1,6 +1,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fetchBytes, fileSha256, freePort, sha256, writeBinaryFile } from './support/servers.js';
 import { slowDownload } from './support/slow-client.js';
@@ -53,11 +54,20 @@ async function stopSample(sample: RunningSample): Promise<void> {
   rmSync(sample.root, { recursive: true, force: true });
 }
 
-const portRefuses = async (port: number) =>
-  fetch(`http://127.0.0.1:${port}/`).then(
-    () => false,
-    () => true,
-  );
+/**
+ * Whether a new TCP connection to the port is refused. Not fetch(): its pool would keep a
+ * keep-alive connection to the app open, and Node's server.close() waits for that connection, so
+ * the polling itself would keep the stopping app alive.
+ */
+const portRefuses = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', () => resolve(true));
+  });
 
 beforeAll(() => {
   execFileSync('npx', ['tsc', '-p', 'tsconfig.sample.json', '--outDir', BUILD], { stdio: 'inherit' });

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,14 +17,41 @@ export function freePort(): Promise<number> {
   });
 }
 
-function portAccepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
+/**
+ * Whether process `pid` itself listens on 127.0.0.1:`port` (or on every address), read from /proc.
+ * A connection probe cannot tell: it may reach another process that took the port after
+ * freePort() released it, or connect to itself (a local port the kernel chose equal to `port`).
+ */
+export function listensOn(pid: number, port: number): boolean {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6 here
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // fields: sl local_address rem_address st ... inode (10th); 0A is LISTEN.
+      if (fields.length > 9 && fields[1].endsWith(`:${hexPort}`) && fields[3] === '0A') inodes.add(fields[9]);
+    }
+  }
+  if (inodes.size === 0) return false;
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return false; // gone
+  }
+  return fds.some((fd) => {
+    try {
+      const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      return target.startsWith('socket:[') && inodes.has(target.slice(8, -1));
+    } catch {
+      return false; // closed meanwhile
+    }
   });
 }
 
@@ -51,6 +78,20 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
       `${spec.name} is not installed (${spec.command}): run "bash scripts/test-servers.sh" as root, or apt-get install it`,
     );
   }
+  // freePort() releases its port before the server binds it: another process may take it meanwhile
+  // (the server then exits, "address in use"); a new port is tried then.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnFreePort(spec);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === 3) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOnFreePort(spec: ServerSpec): Promise<RunningServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `${spec.name}-`));
   const { args, check, errorLog } = spec.configure(dir, port);
@@ -76,10 +117,12 @@ export async function startServer(spec: ServerSpec): Promise<RunningServer> {
     return text;
   };
   const deadline = Date.now() + 10_000;
-  while (!(await portAccepts(port))) {
+  while (!listensOn(child.pid!, port)) {
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`${spec.name} did not start on port ${port}:\n${log()}`);
+      const message = `${spec.name} did not start on port ${port}:\n${log()}`;
+      rmSync(dir, { recursive: true, force: true });
+      throw /address already in use/i.test(message) ? new PortTakenError(message) : new Error(message);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
