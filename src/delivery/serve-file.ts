@@ -39,21 +39,21 @@ export function answerResponse(
  * fastest path) after `setHeader` adds the validators; every other answer is a web `Response`,
  * sent with its own status (natively by NestJS ≥ 12.4, see platform/web-response.ts for earlier).
  */
-export function serveFile(
+export async function serveFile(
   file: DownloadFile,
   source: DiskSource | MemorySource,
   request: ConditionalRequest,
   setHeader: (name: string, value: string) => void,
-): DownloadFile | Response {
+): Promise<DownloadFile | Response> {
   const onDisk = source.kind === 'disk';
-  const stats = onDisk ? source.stats : undefined;
+  const stats = onDisk ? (source.knownStats ?? (await source.loadStats())) : undefined;
   const answer = answerConditionalGet(request, {
     size: stats?.size ?? (source as MemorySource).buffer.length,
     etag: etag(stats ?? (source as MemorySource).buffer, { weak: true }),
     lastModified: stats?.mtime.toUTCString(),
   });
   if (answer.status === 200 && !answer.head) {
-    if (onDisk) file.openForSending();
+    if (onDisk) await file.openForSending();
     for (const name of ['Accept-Ranges', 'ETag', 'Last-Modified']) {
       if (answer.headers[name]) setHeader(name, answer.headers[name]);
     }
@@ -62,10 +62,11 @@ export function serveFile(
   }
   // Answered by a Response: the file itself is never sent, so it must never open its descriptor.
   file.release();
-  return answerResponse(answer, file, () => {
-    const { start, end } = answer.range!;
-    return onDisk ? (Readable.toWeb(source.open({ start, end })) as ReadableStream) : source.slice(start, end);
-  });
+  const range = answer.withContent && !answer.head ? answer.range : undefined;
+  const slice = range && onDisk ? await source.open(range) : undefined;
+  return answerResponse(answer, file, () =>
+    slice ? (Readable.toWeb(slice) as ReadableStream) : (source as MemorySource).slice(range!.start, range!.end),
+  );
 }
 
 /**

@@ -21,11 +21,11 @@ export function serveFromNode(
   if (!(file instanceof DownloadFile) || !source) return file;
   switch (source.kind) {
     case 'disk':
-    case 'memory': {
-      const answer = serveFile(file, source, request, setHeader);
-      if (answer === file && file.opened) destroyOnClose(response, file.getStream());
-      return answer;
-    }
+    case 'memory':
+      return serveFile(file, source, request, setHeader).then((answer) => {
+        if (answer === file && file.opened) destroyOnClose(response, file.getStream());
+        return answer;
+      });
     case 'object':
       return serveObject(file, source.object!, request, response);
     case 'remote':

@@ -43,6 +43,7 @@ export class DownloadFile extends StreamableFile {
   #stream?: Readable;
   #released = false;
   #opened = false;
+  #opening = false;
 
   protected constructor(source: DownloadSource, options: DownloadFileOptions, fallbackName: string) {
     super((source.kind === 'memory' ? source.buffer : DEFERRED_STREAM) as Readable);
@@ -164,9 +165,12 @@ export class DownloadFile extends StreamableFile {
 
   /** Opens the file (once) when Nest sends it; after `release()`, an empty stream instead. */
   override getStream(): Readable {
+    // Asked while openForSending() waits for the descriptor: Nest releasing a file it will not send
+    // (its client left). It gets an empty stream, and the descriptor is closed once it comes.
+    if (!this.#stream && this.#opening) this.#released = true;
     if (!this.#stream) {
       this.#opened = !this.#released && this.source.kind === 'disk';
-      this.#stream = this.#opened ? (this.source as DiskSource).open() : Readable.from([]);
+      this.#stream = this.#opened ? (this.source as DiskSource).openSync() : Readable.from([]);
     }
     return this.#stream;
   }
@@ -180,8 +184,18 @@ export class DownloadFile extends StreamableFile {
    * @internal Opens the whole file now, when Node is about to send it: a file that vanished since it
    * was checked is a 404 through Nest's exception layer rather than a stream error mid-reply.
    */
-  openForSending(): Readable {
-    const stream = (this.source as DiskSource).open();
+  async openForSending(): Promise<Readable> {
+    this.#opening = true;
+    let stream: Readable;
+    try {
+      stream = await (this.source as DiskSource).open();
+    } finally {
+      this.#opening = false;
+    }
+    if (this.#released) {
+      stream.destroy(); // released meanwhile (the client left): nothing holds the descriptor
+      return this.getStream();
+    }
     this.#opened = true;
     this.#stream = stream;
     return stream;

@@ -10,7 +10,7 @@ import {
   type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
-import { map, type Observable } from 'rxjs';
+import { mergeMap, type Observable } from 'rxjs';
 import type { CompiledOptions } from '../config/compile-options.js';
 import { decide } from '../decision/decide.js';
 import { describeHeaders, describeRequest, ruleName } from '../decision/decision-log.js';
@@ -77,9 +77,15 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit, Befor
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     if (context.getType() !== 'http') return next.handle();
-    // A route that answers anything but a file pays for one instanceof check.
+    // A route that answers anything but a file pays for one instanceof check. Node's answers
+    // come as promises (the file is stat-ed and opened off the event loop): merged here, so that a
+    // 404 reaches the interceptors around this one as an error, not as a value.
     return (next.handle() as Observable<unknown>).pipe(
-      map((value) => (value instanceof StreamableFile ? this.#respond(value, context) : value)),
+      mergeMap((value) => {
+        if (!(value instanceof StreamableFile)) return [value];
+        const answer = this.#respond(value, context);
+        return answer instanceof Promise ? answer : [answer];
+      }),
     );
   }
 

@@ -1,4 +1,4 @@
-import { createReadStream, openSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { createReadStream, open, openSync, realpathSync, stat, statSync, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileErrorToHttp, fileNotFound } from '../http/file-errors.js';
 import type { FileIdentity } from './file-identity.js';
@@ -13,6 +13,17 @@ export function statForDownload(path: string): Stats {
   }
   if (!stats.isFile()) throw fileNotFound();
   return stats;
+}
+
+/** statForDownload() off the event loop: Node's own path asks the filesystem in the thread pool. */
+function statForDownloadAsync(path: string): Promise<Stats> {
+  return new Promise((resolve, reject) =>
+    stat(path, (error, stats) => {
+      if (error) reject(fileErrorToHttp(error));
+      else if (!stats.isFile()) reject(fileNotFound());
+      else resolve(stats);
+    }),
+  );
 }
 
 /**
@@ -50,18 +61,38 @@ export class DiskSource {
     return (this.#realPath ??= realpathSync.native(this.path));
   }
 
+  /** The file's stats, asked (once) off the event loop: a missing file is a 404. */
+  async loadStats(): Promise<Stats> {
+    return (this.#stats ??= await statForDownloadAsync(this.path));
+  }
+
   /**
-   * Opens the file now, for Node to send (the whole file, or `start`–`end`): a file that vanished or
-   * became unreadable since it was checked is a 404 / 403 here (see fileErrorToHttp), through Nest's
-   * exception layer on any platform, rather than a stream error once the reply has begun.
+   * Opens the file for Node to send (the whole file, or `start`–`end`), off the event loop: a file
+   * that vanished or became unreadable since it was checked is a 404 / 403 here (fileErrorToHttp),
+   * through Nest's exception layer on any platform, rather than a stream error once the reply has
+   * begun. (A callback `open`, not `fs.promises`: a stream over a FileHandle reads through a
+   * promise per chunk, a stream over a descriptor does not.)
    */
-  open(range?: { start: number; end: number }): Readable {
+  open(range?: { start: number; end: number }): Promise<Readable> {
+    return new Promise((resolve, reject) =>
+      open(this.path, 'r', (error, fd) =>
+        error ? reject(fileErrorToHttp(error)) : resolve(this.#streamOf(fd, range)),
+      ),
+    );
+  }
+
+  /** open(), at once: for Nest sending a DownloadFile by itself (no module in the way). */
+  openSync(range?: { start: number; end: number }): Readable {
     let fd: number;
     try {
       fd = openSync(this.path, 'r');
     } catch (error) {
       throw fileErrorToHttp(error);
     }
+    return this.#streamOf(fd, range);
+  }
+
+  #streamOf(fd: number, range?: { start: number; end: number }): Readable {
     const stream = createReadStream(this.path, { fd, ...range });
     // Whoever sends the stream reports its errors (Nest's handler, see serve-file.ts); until then,
     // an error must not go unhandled and end the process.

@@ -1,0 +1,69 @@
+import { NotFoundException } from '@nestjs/common';
+import { mkdtempSync, readdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { finished } from 'node:stream/promises';
+import { DownloadFile } from '../src/files/download-file.js';
+import { DiskSource } from '../src/sources/disk.source.js';
+
+// Node's path opens the file off the event loop (DiskSource.open, DownloadFile.openForSending):
+// what a client gets when the file vanished meanwhile, and which descriptor is left open when Nest
+// lets go of a file (its client left) before the descriptor came.
+
+const dir = mkdtempSync(join(tmpdir(), 'downloadview-open-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** How many of this process's descriptors name `path`. */
+const descriptorsOn = (path: string) =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`) === path;
+    } catch {
+      return false; // closed meanwhile (readdir's own descriptor)
+    }
+  }).length;
+
+describe('opening a file on disk for Node to send', () => {
+  it('reads the file, or the slice asked for, and closes its descriptor at the end', async () => {
+    const path = join(dir, 'digits.txt');
+    writeFileSync(path, '0123456789');
+    const source = new DiskSource(path);
+    expect((await source.loadStats()).size).toBe(10);
+    const chunks: Buffer[] = [];
+    const stream = await source.open({ start: 2, end: 5 });
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await finished(stream);
+    expect(Buffer.concat(chunks).toString()).toBe('2345');
+    expect(await descriptorsOnceSettled(path)).toBe(0);
+  });
+
+  it('a file that vanished since it was checked is a 404, for its stats and for opening it', async () => {
+    const path = join(dir, 'gone.txt');
+    writeFileSync(path, 'x');
+    const file = DownloadFile.fromPath(path);
+    unlinkSync(path);
+    await expect(new DiskSource(path).loadStats()).rejects.toBeInstanceOf(NotFoundException);
+    await expect(file.openForSending()).rejects.toBeInstanceOf(NotFoundException);
+    expect(file.opened).toBe(false);
+  });
+
+  it('a file Nest lets go of while its descriptor is on the way is closed once it comes, never sent', async () => {
+    const path = join(dir, 'left.txt');
+    writeFileSync(path, 'hello');
+    const file = DownloadFile.fromPath(path);
+    const opening = file.openForSending();
+    // What Nest does with a StreamableFile it will not send (destroyUnsentBody): its client left.
+    const given = file.getStream();
+    given.destroy();
+    const opened = await opening;
+    expect(file.opened).toBe(false);
+    expect(opened).toBe(given);
+    expect(await descriptorsOnceSettled(path)).toBe(0);
+  });
+});
+
+/** descriptorsOn(), once a descriptor being closed had time to close (a thread-pool round trip). */
+async function descriptorsOnceSettled(path: string): Promise<number> {
+  for (let i = 0; i < 100 && descriptorsOn(path) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  return descriptorsOn(path);
+}
