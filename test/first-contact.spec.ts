@@ -141,10 +141,11 @@ describe('npm run sample', () => {
 describe('stopping the sample (a deploy: SIGTERM; Ctrl-C: SIGINT) with a download delegated to lighttpd in flight', () => {
   const SIZE = 24 * 1024 * 1024;
 
-  /** Polls until `check` holds, or fails after `ms`. */
-  async function until(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  /** Polls until `check` holds, or fails after `ms`, with what the sample printed. */
+  async function until(check: () => Promise<boolean>, what: string, sample: RunningSample, ms = 15_000): Promise<void> {
     for (const deadline = Date.now() + ms; !(await check()); await new Promise((r) => setTimeout(r, 50))) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what}; the sample printed:\n${sample.output()}`);
     }
   }
 
@@ -173,8 +174,8 @@ describe('stopping the sample (a deploy: SIGTERM; Ctrl-C: SIGINT) with a downloa
       try {
         sample.child.kill(signal);
         // The app stops, then lighttpd closes its port: new clients are refused, the download goes on.
-        await until(() => portRefuses(sample.appPort), 'the app to stop');
-        await until(() => portRefuses(sample.proxyPort), 'lighttpd to close its port');
+        await until(() => portRefuses(sample.appPort), 'the app to stop', sample);
+        await until(() => portRefuses(sample.proxyPort), 'lighttpd to close its port', sample);
         expect(download.received()).toBeLessThan(SIZE);
         expect(sample.child.exitCode).toBeNull();
         download.setRate(Infinity);
@@ -195,7 +196,7 @@ describe('stopping the sample (a deploy: SIGTERM; Ctrl-C: SIGINT) with a downloa
     const exited = new Promise((resolve) => sample.child.once('exit', resolve));
     try {
       sample.child.kill('SIGINT');
-      await until(() => portRefuses(sample.proxyPort), 'lighttpd to close its port');
+      await until(() => portRefuses(sample.proxyPort), 'lighttpd to close its port', sample);
       sample.child.kill('SIGINT');
       await exited;
       const { complete, received } = await download.done;
