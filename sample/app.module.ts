@@ -5,10 +5,12 @@ import { ApacheController, NginxController } from './proxies.controller.js';
 import { DownloadsController } from './downloads.controller.js';
 import { HealthController } from './health.controller.js';
 import { UploadsController } from './uploads.controller.js';
+import { ArchivesController } from './archives.controller.js';
 import { TerminusModule } from '@nestjs/terminus';
 import { DownloadHealthIndicator } from 'nestjs-downloadview/health';
 import { mediaRoot } from './media.js';
 import { createStorages, SAMPLE_STORAGES } from './storages.js';
+import { sampleLinkSigner, signedLinksControllers } from './signed-links.controller.js';
 
 /** The rules of the sample: the public media URL and the private folder, both under the docroot. */
 export function sampleDownloadOptions(root: string): DownloadModuleOptions {
@@ -41,6 +43,8 @@ export class AppModule {
         ApacheController,
         HealthController,
         UploadsController,
+        ArchivesController,
+        ...signedLinksControllers(sampleLinkSigner(root)),
         ...controllers,
       ],
       providers: [{ provide: SAMPLE_STORAGES, useValue: createStorages(root) }, DownloadHealthIndicator],

@@ -6,16 +6,21 @@
 set -uo pipefail
 
 # program path : Debian package (curl and wget: the download-name tests save files with the real
-# clients; wrk: npm run bench)
+# clients; wrk: npm run bench; njs and mod_magnet: the links nginx and lighttpd check themselves;
+# unzip and python3: the archive tests open every archive with real tools)
 servers=(
   /usr/sbin/lighttpd:lighttpd
+  /usr/lib/lighttpd/mod_magnet.so:lighttpd-modules-lua
   /usr/sbin/nginx:nginx
+  /usr/lib/nginx/modules/ngx_http_js_module.so:libnginx-mod-http-js
   /usr/sbin/apache2:apache2
   /usr/lib/apache2/modules/mod_xsendfile.so:libapache2-mod-xsendfile
   /usr/bin/caddy:caddy
   /usr/bin/curl:curl
   /usr/bin/wget:wget
   /usr/bin/wrk:wrk
+  /usr/bin/unzip:unzip
+  /usr/bin/python3:python3
 )
 
 missing=()

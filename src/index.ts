@@ -41,3 +41,24 @@ export {
   type HealthcheckOptions,
   type HealthcheckStep,
 } from './health/healthcheck.js';
+export {
+  DownloadArchive,
+  type ArchivableStorage,
+  type ArchiveFile,
+  type DownloadArchiveFromOptions,
+  type DownloadArchiveOptions,
+} from './archives/download-archive.js';
+export {
+  ProxyLinkSigner,
+  ProxyLinkAuthController,
+  PROXY_LINK_PARAMETERS,
+  PROXY_LINK_CACHE_CONTROL_HEADER,
+  PROXY_LINK_DISPOSITION_HEADER,
+  NginxSecureLinkSigner,
+  type NginxSecureLinkOptions,
+  type NginxSecureLinkSignerOptions,
+  type ProxyLinkCheck,
+  type ProxyLinkKey,
+  type ProxyLinkOptions,
+  type ProxyLinkSignerOptions,
+} from './links/index.js';

@@ -59,6 +59,7 @@ export function decide(
   if (!plan.convert) return node(NOT_CONVERTED);
   if (!source) return node(NOT_A_FILE);
   if (source.kind === 'memory') return node(VIRTUAL);
+  if (source.kind === 'archive') return node(source.reason);
   const match = matchRule(plan.rules, source.identity);
   if (!match) return node(options.debug ? noRuleMatched(plan.rules, source.identity) : NO_RULE);
   const { rule } = match;

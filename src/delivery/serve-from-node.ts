@@ -1,9 +1,11 @@
 import type { StreamableFile } from '@nestjs/common';
+import type { DownloadArchive } from '../archives/download-archive.js';
 import { DownloadFile } from '../files/download-file.js';
 import type { ConditionalRequest } from '../http/conditional-get.js';
 import { destroyOnClose } from '../platform/platform.js';
 import { downloadResponse } from '../platform/web-response.js';
 import type { DownloadSource } from '../sources/download-source.js';
+import { serveArchive } from './serve-archive.js';
 import { serveFile } from './serve-file.js';
 import { serveObject } from './serve-object.js';
 
@@ -33,5 +35,7 @@ export function serveFromNode(
         status: 200,
         headers: { 'Content-Type': file.contentType, 'Content-Disposition': file.disposition },
       });
+    case 'archive':
+      return serveArchive(file as DownloadArchive, source, request, response, setHeader);
   }
 }

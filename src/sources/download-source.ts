@@ -1,3 +1,4 @@
+import type { ArchiveSource } from './archive.source.js';
 import type { DiskSource } from './disk.source.js';
 import type { MemorySource } from './memory.source.js';
 import type { ObjectFileSource } from './object.source.js';
@@ -10,4 +11,4 @@ export type { FileIdentity } from './file-identity.js';
  * (`identity`; none for a file in memory, which is never delegated) and how Node reads it; adding a
  * kind means one file here, one case in `decide()` (can a proxy take it?) and one in `serveFromNode()`.
  */
-export type DownloadSource = DiskSource | MemorySource | RemoteSource | ObjectFileSource;
+export type DownloadSource = DiskSource | MemorySource | RemoteSource | ObjectFileSource | ArchiveSource;
