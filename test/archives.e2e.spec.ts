@@ -97,6 +97,18 @@ class ArchivesController {
     return DownloadArchive.from(storage, diskNames, { name: 'deflated.zip', compress: true });
   }
 
+  /** 1,000 entries: a central directory past 64 KiB (yazl once counted ZIP64 records for it). */
+  @Get('thousand')
+  thousand() {
+    return DownloadArchive.of(
+      Array.from({ length: 1000 }, (_, i) => ({
+        file: DownloadFile.fromBuffer(`entry ${i}\n`, { name: 'entry.txt' }),
+        name: `folder/entry-${String(i).padStart(4, '0')}.txt`,
+      })),
+      { name: 'thousand.zip' },
+    );
+  }
+
   @Get('big')
   big() {
     return DownloadArchive.from(
@@ -298,6 +310,18 @@ describe('entries from anywhere, and their names', () => {
       expect(relative(target, realpathSync(path)).startsWith('..')).toBe(false);
       expect(readFileSync(path, 'utf8')).toBe('Quarterly report\n');
     }
+  });
+});
+
+describe('many entries', () => {
+  it('1,000 entries (a central directory past 64 KiB): exactly Content-Length bytes, and unzip reads every entry', async () => {
+    const res = await download(base, '/zip/thousand');
+    expect(res.status).toBe(200);
+    expect(Number(res.headers.get('content-length'))).toBe(readFileSync(res.file).length);
+    expect(await unzipTest(res.file)).toContain('No errors detected');
+    const listed = await listZip(res.file);
+    expect(listed).toHaveLength(1000);
+    expect(listed[999]).toMatchObject({ name: 'folder/entry-0999.txt', size: 'entry 999\n'.length });
   });
 });
 

@@ -50,7 +50,14 @@ export class ZipStream {
     }
     let size = -1;
     // Called at once: every entry's size is known (yazl gives -1 when entries are deflated).
-    (this.#zip.end as (options: object, sizeKnown: (size: number) => void) => void)({}, (total) => (size = total));
+    // forceZip64Format: yazl 3.3's size counts ZIP64 end records once the central directory passes
+    // 64 KiB (about 900 entries), where its writer adds them only past 4 GiB or 65,535 entries: the
+    // Content-Length would promise 76 bytes more than are sent, and the client would wait for them.
+    // With the records always written, both agree; every unzip tool reads them.
+    (this.#zip.end as (options: object, sizeKnown: (size: number) => void) => void)(
+      { forceZip64Format: true },
+      (total) => (size = total),
+    );
     if (size >= 0) this.size = size;
   }
 
