@@ -135,21 +135,13 @@ beforeAll(async () => {
 afterAll(() => app?.close());
 
 describe('ZIP64', () => {
-  it('an entry past 4 GiB, then one after it: whole, streamed in bounded memory', async () => {
+  // Its memory is measured by npm run bench:archives, in an app process of its own: here the client
+  // shares the Jest worker, whose RSS says more about the worker's other suites than about the archive.
+  it('an entry past 4 GiB, then one after it: whole, with the exact length', async () => {
     const path = join(dir, 'huge.zip');
-    const rssBefore = process.memoryUsage.rss();
-    const started = performance.now();
     const res = await saveSparse(`${base}/zip/huge`, path);
-    const seconds = (performance.now() - started) / 1000;
-    const growth = (res.peakRss - rssBefore) / 1024 / 1024;
-    console.log(
-      `${(res.length / GiB).toFixed(2)} GiB in ${seconds.toFixed(1)} s (${(res.length / GiB / seconds).toFixed(2)} GiB/s); ` +
-        `RSS ${(rssBefore / 1024 / 1024).toFixed(0)} MiB before, peak growth ${growth.toFixed(1)} MiB; ` +
-        `${statSync(path).blocks * 512} bytes on disk`,
-    );
     expect(res.headers['content-length']).toBe(String(res.length));
     expect(res.length).toBeGreaterThan(HUGE);
-    expect(growth).toBeLessThan(128); // 4 GiB went through: nothing of it was kept
     expect(hasZip64End(path)).toBe(true);
     expect(await unzipTest(path)).toContain('No errors detected');
     expect((await listZip(path)).map(({ name, size, sha256 }) => ({ name, size, sha256 }))).toEqual([
@@ -160,7 +152,6 @@ describe('ZIP64', () => {
   it(`${ENTRIES.toLocaleString('en')} entries: all of them, by name and hash, with the exact length`, async () => {
     const path = join(dir, 'many.zip');
     const res = await saveSparse(`${base}/zip/many`, path);
-    console.log(`${ENTRIES} entries: ${res.length} bytes, first byte after ${res.firstByteMs.toFixed(0)} ms`);
     expect(res.headers['content-length']).toBe(String(res.length));
     expect(hasZip64End(path)).toBe(true);
     expect(await unzipTest(path)).toContain('No errors detected');
@@ -170,5 +161,7 @@ describe('ZIP64', () => {
       expect(entry.name).toBe(`folder-${i % 100}/file-${i}.txt`);
       expect(entry.sha256).toBe(sha256(small(i)));
     });
-  }, 300_000);
+    // yazl's entry pump is quadratic in the entry count (thejoshwolfe/yazl PR #91): 20 s here alone,
+    // minutes on a busy CI machine.
+  }, 900_000);
 });

@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { ZipFile, type ReadStreamOptions } from 'yazl';
+import { onceClosed } from '../platform/platform.js';
 import type { ArchiveEntry } from './archive-entry.js';
 
 /** Regular file, rw-r--r--: what unzip gives the extracted files. */
@@ -34,6 +35,7 @@ export class ZipStream {
     this.output.once('close', () => {
       if (!this.output.readableEnded) this.close();
     });
+    this.#closeWithWhatItIsPipedTo();
     for (const entry of entries) {
       const options: Partial<ReadStreamOptions> = {
         size: entry.size,
@@ -64,6 +66,23 @@ export class ZipStream {
   /** The archive's bytes: nothing is opened before the first read. */
   get output(): Readable {
     return this.#zip.outputStream as Readable;
+  }
+
+  /**
+   * Some adapters pipe a StreamableFile and never destroy it when the client leaves (NestJS 12.0's
+   * Express adapter, without this module in the way): pipe() then only unpipes, and the archive
+   * would wait, its entry open, for good. Whatever the output is piped into closing first closes it.
+   * (Through platform's onceClosed: one shared 'close' listener per response.)
+   */
+  #closeWithWhatItIsPipedTo(): void {
+    const output = this.output;
+    const pipe = output.pipe.bind(output);
+    output.pipe = <T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T => {
+      onceClosed(destination, () => {
+        if (!output.readableEnded) output.destroy();
+      });
+      return pipe(destination, options);
+    };
   }
 
   /** Lets entries be opened (the body is about to be sent). */
