@@ -9,6 +9,7 @@
 // Writes docs/benchmarks-archives.md (BENCH_WRITE=0: not). Knobs: BENCH_ROUNDS (5), BENCH_BUILD=0
 // (dist/ as it is), BENCH_SLOW_SECONDS (10).
 import { execFileSync, spawn } from 'node:child_process';
+import { get } from 'node:http';
 import { mkdirSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -50,8 +51,15 @@ a 404, not a truncated archive), and \`FileSystemStorage.download()\` checks wit
 \`lstat\`s, one file after another.
 `;
 
-const stats = async (port, reset = false) =>
-  (await fetch(`http://127.0.0.1:${port}/stats${reset ? '?reset' : ''}`)).json();
+/** The app's RSS and peak RSS; a connection per call (a kept-alive one may be closed while a run lasts). */
+const stats = (port, reset = false) =>
+  new Promise((resolve, reject) => {
+    get(`http://127.0.0.1:${port}/stats${reset ? '?reset' : ''}`, { agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve(JSON.parse(body)));
+    }).on('error', reject);
+  });
 
 async function main() {
   const { dir, docroot } = prepareBench('downloadview-archives-');
@@ -65,11 +73,18 @@ async function main() {
 
   const port = await freePort();
   const statsPort = await freePort();
-  start('node', ['.bench-build/bench/archives-app.js'], {
-    BENCH_ROOT: docroot,
-    PORT: String(port),
-    BENCH_STATS_PORT: String(statsPort),
-  });
+  start(
+    'node',
+    [
+      ...(process.env.BENCH_NODE_IMPORT ? ['--import', process.env.BENCH_NODE_IMPORT] : []),
+      '.bench-build/bench/archives-app.js',
+    ],
+    {
+      BENCH_ROOT: docroot,
+      PORT: String(port),
+      BENCH_STATS_PORT: String(statsPort),
+    },
+  );
   // Nest lists 11,000 files at startup here: on a busy machine, longer than harness's waitFor().
   for (const p of [port, statsPort]) {
     for (let i = 0; i < 1200 && !(await accepts(p)); i++) await new Promise((r) => setTimeout(r, 50));

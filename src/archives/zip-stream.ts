@@ -2,6 +2,9 @@ import type { Readable } from 'node:stream';
 import { ZipFile, type ReadStreamOptions } from 'yazl';
 import { onceClosed } from '../platform/platform.js';
 import type { ArchiveEntry } from './archive-entry.js';
+import { useNativeCrc32ForYazl } from './native-crc32.js';
+
+useNativeCrc32ForYazl();
 
 /** Regular file, rw-r--r--: what unzip gives the extracted files. */
 const FILE_MODE = 0o100644;
