@@ -34,12 +34,13 @@ const APP_SUITES = [
   'download-names.e2e',
   'archives.e2e',
   'proxy-links.e2e',
+  'access-logs.e2e',
 ];
 /**
- * App suites that run from src only: the packed apps install no AWS SDK (an optional peer
- * dependency), and the packaging test checks what the tarball's `/s3` entry point says then.
+ * App suites that run from src only: the packed apps install no AWS SDK and no OpenTelemetry
+ * (optional peer dependencies), and the packaging test checks what the tarball says then.
  */
-const SRC_APP_SUITES = ['s3.e2e', 'log-secrets'];
+const SRC_APP_SUITES = ['s3.e2e', 'log-secrets', 'metrics.e2e'];
 /** The suites that also run against the packed tarball (all but those that test src/ itself). */
 const CORE_SUITES = [...APP_SUITES, 'backends'];
 const PLATFORMS = ['express', 'fastify'];

@@ -14,6 +14,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { measuredOn, runChartSpec, writeChart } from './charts.mjs';
 import memoryOnly, { memoryBench } from './memory.mjs';
 import slowClients from './slow.mjs';
 import {
@@ -206,8 +207,19 @@ async function main() {
     `| case | 1 MiB req/s | 1 MiB MB/s | 64 MiB req/s | 64 MiB MB/s | Node CPU s / 1,000 (1 MiB / 64 MiB) |`,
     '|---|---|---|---|---|---|',
   );
+  /** The table's rows as numbers, for its chart (docs/benchmarks.svg). */
+  const chartRows = [];
   const row = (label, key) => {
     const [s, l] = [results['1MiB.bin'][key], results['64MiB.bin'][key]];
+    chartRows.push({
+      label,
+      rps1MiB: s.rps,
+      mbps1MiB: s.mbps,
+      rps64MiB: l.rps,
+      mbps64MiB: l.mbps,
+      cpu1MiB: s.cpuPer1000,
+      cpu64MiB: l.cpuPer1000,
+    });
     const cpu = s.cpuPer1000 === undefined ? '—' : `${f(s.cpuPer1000, 3)} / ${f(l.cpuPer1000, 2)}`;
     lines.push(`| ${label} | ${f(s.rps)} | ${f(s.mbps)} | ${f(l.rps, 1)} | ${f(l.mbps)} | ${cpu} |`);
   };
@@ -312,6 +324,7 @@ async function main() {
       'docs/benchmarks.md',
       `# Benchmarks\n\n\`npm run bench\` (bench/run.mjs) reproduces these: every case side by side in one run, on loopback.\nThe machine is noisy: compare ratios from one run, not absolute figures across runs.\nUnder load (many slow clients, a deploy): [benchmarks-slow.md](benchmarks-slow.md) (\`npm run bench -- --slow-clients\`); objects in a bucket: [benchmarks-s3.md](benchmarks-s3.md).\nThe rows that compare ways of serving a file from Node run twice: as routes of one app process (so that the state of a process, its heap or where its threads run, cannot favour one of them) and as separate apps, one each, started afresh every round.\n\n${report}`,
     );
+    await writeChart('docs/benchmarks.svg', runChartSpec(chartRows, measuredOn(header)));
   }
   rmSync(dir, { recursive: true, force: true });
 }

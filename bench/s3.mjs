@@ -19,6 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { measuredOn, s3ChartSpec, writeChart } from './charts.mjs';
 import {
   fmt,
   freePort,
@@ -148,6 +149,13 @@ async function main() {
   const f = (n, d = 1) => fmt(n, d);
   const spread = (s, d = 1) => `${f(s.median, d)} (${f(s.min, d)}–${f(s.max, d)})`;
   const lines = ['| case | req/s | MB/s | Node CPU s / 1,000 |', '|---|---|---|---|'];
+  /** The table's rows as numbers, for its chart (docs/benchmarks-s3.svg). */
+  const chartRows = cases.map((c) => ({
+    label: c.label,
+    rps: byKey[c.key].rps.median,
+    mbps: byKey[c.key].mbps.median,
+    cpu: byKey[c.key].cpu?.median,
+  }));
   for (const c of cases) {
     const m = byKey[c.key];
     lines.push(`| ${c.label} | ${spread(m.rps)} | ${spread(m.mbps, 0)} | ${m.cpu ? spread(m.cpu, 3) : '—'} |`);
@@ -181,6 +189,7 @@ async function main() {
       'docs/benchmarks-s3.md',
       `# Benchmarks: objects in a bucket\n\n\`npm run bench:s3\` (bench/s3.mjs) reproduces these, on loopback, against @20minutes/s3rver (a JavaScript S3 server: its own speed is the ceiling of every row that reads from it).\n\n${report}`,
     );
+    await writeChart('docs/benchmarks-s3.svg', s3ChartSpec(chartRows, measuredOn(header)));
   }
   rmSync(dir, { recursive: true, force: true });
 }

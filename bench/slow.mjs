@@ -18,6 +18,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { measuredOn, oneProcessChartSpec, slowChartSpec, writeChart } from './charts.mjs';
 import {
   appStats,
   fmt,
@@ -199,8 +200,19 @@ async function main() {
     return `${failed} of ${clients * list.length}${why}`;
   };
   const lines = [];
+  /** The tables' rows as numbers, for their charts (docs/benchmarks-slow.svg, -one-process.svg). */
+  const chartRows = { separate: [], oneProcess: [] };
+  const chartRow = (load, label, list) => ({
+    load,
+    label,
+    p99Idle: median(list.map((r) => r.idleP99)).median,
+    p99Load: median(list.map((r) => r.p99)).median,
+    cpuPercent: median(list.map((r) => r.cpuPercent)).median,
+    rssGrowth: median(list.map((r) => r.rssGrowth)).median,
+  });
   for (const { clients, rate } of LOADS) {
-    lines.push('', `### ${clients} clients at ${f(rate / 1024)} KiB/s each`);
+    const load = `${clients} clients at ${f(rate / 1024)} KiB/s each`;
+    lines.push('', `### ${load}`);
     if (PARTS.includes('separate')) {
       lines.push(
         '',
@@ -211,6 +223,7 @@ async function main() {
       );
       for (const c of CASES) {
         const list = runs[`${clients} ${c.key}`];
+        chartRows.separate.push(chartRow(load, c.label, list));
         lines.push(
           `| ${c.label} | ${mid(list, 'idleP50', 2)} → ${mid(list, 'p50', 2)} | ${mid(list, 'idleP99', 2)} → ${mid(list, 'p99', 2)} | ${mid(list, 'p99Ratio', 2)} | ${mid(list, 'idleRss')}, +${mid(list, 'rssGrowth')} | ${mid(list, 'cpuPercent')} | ${mid(list, 'loopP99', 1)} / ${mid(list, 'loopMax', 1)} | ${mid(list, 'startedIn', 1)} / ${mid(list, 'lastFirstByte', 1)} | ${failedOf(list, clients)} | ${mid(list, 'mbps')} |`,
         );
@@ -227,6 +240,7 @@ async function main() {
       for (const { platform } of ONE_PROCESS) {
         for (const route of ROUTES) {
           const list = runs[`${clients} ${platform} ${route.key}`];
+          chartRows.oneProcess.push(chartRow(load, `${platform}: ${route.label}`, list));
           lines.push(
             `| ${platform}: ${route.label} | ${mid(list, 'idleP50', 2)} → ${mid(list, 'p50', 2)} | ${mid(list, 'idleP99', 2)} → ${mid(list, 'p99', 2)} | ${mid(list, 'p99Ratio', 2)} | ${mid(list, 'cpuPercent')} | ${mid(list, 'loopP99', 1)} / ${mid(list, 'loopMax', 1)} | ${mid(list, 'startedIn', 1)} / ${mid(list, 'lastFirstByte', 1)} | ${mid(list, 'firstByteP50', 2)} | ${failedOf(list, clients)} | ${mid(list, 'mbps')} |`,
           );
@@ -260,6 +274,11 @@ async function main() {
     writeFileSync(
       'docs/benchmarks-slow.md',
       `# Slow clients\n\n\`npm run bench -- --slow-clients\` (bench/slow.mjs) reproduces these, on loopback. The load generator and the JSON prober run in their own processes on the same 2 cores as the app and the proxy, so their CPU is part of the picture.\n\n${report}`,
+    );
+    await writeChart('docs/benchmarks-slow.svg', slowChartSpec(chartRows.separate, measuredOn(header)));
+    await writeChart(
+      'docs/benchmarks-slow-one-process.svg',
+      oneProcessChartSpec(chartRows.oneProcess, measuredOn(header)),
     );
   }
   rmSync(dir, { recursive: true, force: true });

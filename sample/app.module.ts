@@ -11,6 +11,7 @@ import { DownloadHealthIndicator } from 'nestjs-downloadview/health';
 import { mediaRoot } from './media.js';
 import { createStorages, SAMPLE_STORAGES } from './storages.js';
 import { sampleLinkSigner, signedLinksControllers } from './signed-links.controller.js';
+import { RequestIdModule } from './request-id.middleware.js';
 
 /** The rules of the sample: the public media URL and the private folder, both under the docroot. */
 export function sampleDownloadOptions(root: string): DownloadModuleOptions {
@@ -36,7 +37,12 @@ export class AppModule {
   ): DynamicModule {
     return {
       module: AppModule,
-      imports: [DownloadModule.forRoot({ ...sampleDownloadOptions(root), ...overrides }), TerminusModule],
+      // RequestIdModule: an X-Request-Id on every answer, which the proxies write in their access logs.
+      imports: [
+        DownloadModule.forRoot({ ...sampleDownloadOptions(root), ...overrides }),
+        TerminusModule,
+        RequestIdModule,
+      ],
       controllers: [
         DownloadsController,
         NginxController,
