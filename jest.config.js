@@ -35,6 +35,7 @@ const APP_SUITES = [
   'archives.e2e',
   'proxy-links.e2e',
   'access-logs.e2e',
+  'handoff-headers.e2e',
 ];
 /**
  * App suites that run from src only: the packed apps install no AWS SDK and no OpenTelemetry

@@ -12,13 +12,18 @@ export const UNDER: Readonly<typeof UNDER_TEST> = UNDER_TEST;
 export const PLATFORM: Platform = UNDER_TEST.platform;
 
 /** An initialised app on this project's platform, ready for supertest or `listen()`. */
-export async function createTestApp(moduleRef: TestingModule): Promise<INestApplication> {
+export async function createTestApp(
+  moduleRef: TestingModule,
+  /** What the app sets up before init(), as in a main.ts: `enableCors()`, say. */
+  prepare?: (app: INestApplication) => void,
+): Promise<INestApplication> {
   const options = { logger: process.env.TEST_LOG ? undefined : (false as const) };
   const app =
     PLATFORM === 'fastify'
       ? moduleRef.createNestApplication<NestFastifyApplication>(new FastifyAdapter(), options)
       : moduleRef.createNestApplication(options);
   if (PLATFORM === 'fastify') acceptRawBodies(app as NestFastifyApplication);
+  prepare?.(app);
   await app.init();
   if (PLATFORM === 'fastify') await (app as NestFastifyApplication).getHttpAdapter().getInstance().ready();
   return app;
