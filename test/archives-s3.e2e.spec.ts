@@ -4,14 +4,14 @@ import { Controller, Get, type INestApplication } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, get as httpGet } from 'node:http';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DownloadArchive, DownloadFile, DownloadModule, FileSystemStorage } from 'nestjs-downloadview';
 import { S3Storage } from 'nestjs-downloadview/s3';
 import { S3RVER_CREDENTIALS, seededBytes, startS3, type RunningS3 } from './support/s3.js';
 import { fetchBytes, sha256 } from './support/servers.js';
-import { listZip, unzipTest } from './support/zip-tools.js';
+import { abortAfterFirstBytes, listZip, settles, unzipTest } from './support/zip-tools.js';
 
 // Archives of objects in a real S3-protocol server (s3rver, in its own process), alone and mixed
 // with files on disk and in memory, on Express and on Fastify (this suite needs the AWS SDK, which
@@ -112,22 +112,6 @@ function connectionsToS3(): number {
     }
   }
   return count;
-}
-
-async function settles(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-}
-
-function abortAfterFirstBytes(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, (res) => {
-      res.once('data', () => {
-        req.destroy();
-        resolve();
-      });
-    });
-    req.on('error', (error) => (req.destroyed ? resolve() : reject(error)));
-  });
 }
 
 beforeAll(async () => {

@@ -14,7 +14,6 @@ import {
   truncateSync,
   writeFileSync,
 } from 'node:fs';
-import { get as httpGet } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { DownloadArchive, DownloadFile, DownloadModule, FileSystemStorage } from 'nestjs-downloadview';
@@ -23,7 +22,7 @@ import { startNginx } from './support/nginx.js';
 import { createTestApp } from './support/platform.js';
 import { startSampleApp } from './support/sample-app.js';
 import { fetchBytes, sha256, writeBinaryFile, type RunningServer } from './support/servers.js';
-import { listZip, unzipInto, unzipTest } from './support/zip-tools.js';
+import { abortAfterFirstBytes, listZip, settles, unzipInto, unzipTest } from './support/zip-tools.js';
 
 const MiB = 1024 * 1024;
 const dir = mkdtempSync(join(tmpdir(), 'downloadview-archives-'));
@@ -154,23 +153,6 @@ function openMediaFiles(): string[] {
     }
   }
   return open;
-}
-
-async function settles(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-}
-
-/** GETs `url`, and leaves once the first bytes of the body arrived. */
-function abortAfterFirstBytes(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const req = httpGet(url, (res) => {
-      res.once('data', () => {
-        req.destroy();
-        resolve();
-      });
-    });
-    req.on('error', (error) => (req.destroyed ? resolve() : reject(error)));
-  });
 }
 
 let app: INestApplication;

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { get as httpGet } from 'node:http';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -44,4 +45,22 @@ export async function unzipTest(path: string): Promise<string> {
 /** Extracts the zip at `path` into `dir` with Info-ZIP's unzip, as a user would. */
 export async function unzipInto(path: string, dir: string): Promise<void> {
   await run('unzip', ['-q', '-o', path, '-d', dir], { maxBuffer: 64 * 1024 * 1024 });
+}
+
+/** Polls `condition` until it holds, for up to 5 s (the caller then asserts it). */
+export async function settles(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+}
+
+/** GETs `url`, and leaves once the first bytes of the body arrived. */
+export function abortAfterFirstBytes(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(url, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on('error', (error) => (req.destroyed ? resolve() : reject(error)));
+  });
 }
