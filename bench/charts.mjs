@@ -152,6 +152,26 @@ export function runChartSpec(rows, subtitle) {
   });
 }
 
+/** The panels both slow-client charts show for one load: the JSON route's p99, and Node's CPU. */
+const loadPanels = (loadRows) => [
+  barPanel({
+    title: 'JSON p99 (ms), idle and under load',
+    unit: 'ms',
+    rows: loadRows,
+    series: [
+      { field: 'p99Idle', name: 'idle' },
+      { field: 'p99Load', name: 'under load' },
+    ],
+    format: ',.1f',
+  }),
+  barPanel({
+    title: 'Node CPU (% of a core)',
+    unit: '%',
+    rows: loadRows,
+    series: [{ field: 'cpuPercent', name: 'Node CPU' }],
+  }),
+];
+
 /**
  * `npm run bench -- --slow-clients`, each way of serving in its own app: rows { load, label, p99Idle,
  * p99Load, cpuPercent, rssGrowth }.
@@ -163,22 +183,7 @@ export function slowChartSpec(rows, subtitle) {
     groups: byLoad(rows).map(({ load, rows: loadRows }) => ({
       heading: load,
       panels: [
-        barPanel({
-          title: 'JSON p99 (ms), idle and under load',
-          unit: 'ms',
-          rows: loadRows,
-          series: [
-            { field: 'p99Idle', name: 'idle' },
-            { field: 'p99Load', name: 'under load' },
-          ],
-          format: ',.1f',
-        }),
-        barPanel({
-          title: 'Node CPU (% of a core)',
-          unit: '%',
-          rows: loadRows,
-          series: [{ field: 'cpuPercent', name: 'Node CPU' }],
-        }),
+        ...loadPanels(loadRows),
         barPanel({
           title: 'Node RSS growth (MiB)',
           unit: 'MiB',
@@ -197,24 +202,7 @@ export function oneProcessChartSpec(rows, subtitle) {
     subtitle,
     groups: byLoad(rows).map(({ load, rows: loadRows }) => ({
       heading: load,
-      panels: [
-        barPanel({
-          title: 'JSON p99 (ms), idle and under load',
-          unit: 'ms',
-          rows: loadRows,
-          series: [
-            { field: 'p99Idle', name: 'idle' },
-            { field: 'p99Load', name: 'under load' },
-          ],
-          format: ',.1f',
-        }),
-        barPanel({
-          title: 'Node CPU (% of a core)',
-          unit: '%',
-          rows: loadRows,
-          series: [{ field: 'cpuPercent', name: 'Node CPU' }],
-        }),
-      ],
+      panels: [...loadPanels(loadRows)],
     })),
   });
 }
