@@ -15,14 +15,14 @@ import { APP_INTERCEPTOR, NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import fastifyStatic from '@fastify/static';
 import type { FastifyReply } from 'fastify';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Response as ExpressResponse } from 'express';
 import express from 'express';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DownloadModule, FileSystemStorage, XSendfile, type DownloadRule } from 'nestjs-downloadview';
+import { DownloadModule, FileSystemStorage, ProxyLinkSigner, XSendfile, type DownloadRule } from 'nestjs-downloadview';
 import { S3Storage } from 'nestjs-downloadview/s3';
 
 /**
@@ -55,6 +55,12 @@ import { S3Storage } from 'nestjs-downloadview/s3';
 const root = process.env.BENCH_ROOT!;
 const port = Number(process.env.PORT);
 const storage = new FileSystemStorage({ location: root, baseUrl: '/media/' });
+/** Links a proxy checks by itself (bench/links.mjs measures what issuing one costs the app). */
+const links = new ProxyLinkSigner({
+  storage,
+  baseUrl: '/links/',
+  keys: [{ id: 'bench', secret: 'bench-secret-0123456789abcdefghijklmnopqrs' }],
+});
 const objects = process.env.S3_ENDPOINT
   ? new S3Storage({
       client: new S3Client({
@@ -117,6 +123,12 @@ class DecoratedController {
     return storage.download(name);
   }
 
+  /** A link nginx or lighttpd checks by itself, as an app hands it out: a JSON answer. */
+  @Get('link/:name')
+  link(@Param('name') name: string) {
+    return { url: links.url(name) };
+  }
+
   /** The module's Node path: the rule matches, the route's mode says Node serves it. */
   @Get('node/:name')
   @XSendfile({ mode: 'off' })
@@ -156,6 +168,9 @@ function moduleFor(kind: string) {
  * process started with `node --expose-gc`) runs full collections first, so that RSS and heap are
  * what live objects hold rather than garbage not yet collected.
  */
+/** Requests the app's HTTP server received (bench/links.mjs: none for a link the proxy checks). */
+let requests = 0;
+
 function serveStats(statsPort: number): void {
   // The histogram holds the time between its timer's ticks: what a tick was late by is that less 10 ms.
   const resolution = 10;
@@ -178,6 +193,7 @@ function serveStats(statsPort: number): void {
     const used = process.cpuUsage(cpu);
     const memory = process.memoryUsage();
     const stats = {
+      requests,
       rss: memory.rss,
       heapUsed: memory.heapUsed,
       heapTotal: memory.heapTotal,
@@ -225,6 +241,7 @@ async function main(): Promise<void> {
   }
   const app = await NestFactory.create(moduleFor(kind), { logger: false });
   await app.listen(port, '127.0.0.1');
+  if (process.env.BENCH_STATS_PORT) (app.getHttpServer() as Server).on('request', () => requests++);
 }
 
 void main();

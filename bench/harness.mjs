@@ -4,6 +4,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { get as httpGet } from 'node:http';
 import { connect, createServer } from 'node:net';
 
 export const WRK = ['-t1', '-c16'];
@@ -95,8 +96,16 @@ export function warmUp(url, seconds) {
 }
 
 /** The bench app's /stats (BENCH_STATS_PORT): `query` e.g. 'reset' or 'gc'. */
-export const appStats = async (port, query = '') =>
-  (await fetch(`http://127.0.0.1:${port}/stats${query ? `?${query}` : ''}`)).json();
+export const appStats = (port, query = '') =>
+  // A connection per call: fetch() would reuse a kept-alive one that the server may close (after its
+  // 5 s keep-alive timeout) just as the next call, a wrk run later, sends on it.
+  new Promise((resolve, reject) => {
+    httpGet(`http://127.0.0.1:${port}/stats${query ? `?${query}` : ''}`, { agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8').on('data', (chunk) => (body += chunk));
+      response.on('end', () => resolve(JSON.parse(body)));
+    }).on('error', reject);
+  });
 
 /** The median of a list, with its spread (min–max): what a noisy machine allows one to report. */
 export function median(values) {

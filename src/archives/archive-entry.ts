@@ -5,6 +5,9 @@ import type { MemorySource } from '../sources/memory.source.js';
 import type { ObjectFileSource } from '../sources/object.source.js';
 import type { RemoteSource } from '../sources/remote.source.js';
 
+/** How much of an entry on disk is read at a time. */
+const ENTRY_CHUNK = 128 * 1024;
+
 /** The sources a file of an archive may have (an archive in an archive is not one of them). */
 export type EntrySource = DiskSource | MemorySource | ObjectFileSource | RemoteSource;
 
@@ -35,8 +38,9 @@ export async function archiveEntry(source: EntrySource, name: string, createdAt:
         size: stats.size,
         modifiedAt: stats.mtime,
         validator: etag(stats),
-        // DiskSource.open() may return the stream or a promise of it: either is awaited.
-        open: () => Promise.resolve(source.open()),
+        // 128 KiB at a time, not the 256 KiB of a single file: an archive's bytes go through yazl's
+        // streams too, and a hundred slow clients each hold what their entry read last.
+        open: () => source.open(undefined, ENTRY_CHUNK),
       };
     }
     case 'memory': {

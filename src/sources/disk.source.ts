@@ -79,12 +79,12 @@ export class DiskSource {
    * that vanished or became unreadable since it was checked is a 404 / 403 here (fileErrorToHttp),
    * through Nest's exception layer on any platform, rather than a stream error once the reply has
    * begun. (A callback `open`, not `fs.promises`: a stream over a FileHandle reads through a
-   * promise per chunk, a stream over a descriptor does not.)
+   * promise per chunk, a stream over a descriptor does not.) `chunkSize`: how much is read at a time.
    */
-  open(range?: { start: number; end: number }): Promise<Readable> {
+  open(range?: { start: number; end: number }, chunkSize = READ_CHUNK): Promise<Readable> {
     return new Promise((resolve, reject) =>
       open(this.path, 'r', (error, fd) =>
-        error ? reject(fileErrorToHttp(error)) : resolve(this.#streamOf(fd, range)),
+        error ? reject(fileErrorToHttp(error)) : resolve(this.#streamOf(fd, range, chunkSize)),
       ),
     );
   }
@@ -97,11 +97,11 @@ export class DiskSource {
     } catch (error) {
       throw fileErrorToHttp(error);
     }
-    return this.#streamOf(fd, range);
+    return this.#streamOf(fd, range, READ_CHUNK);
   }
 
-  #streamOf(fd: number, range?: { start: number; end: number }): Readable {
-    const stream = createReadStream(this.path, { fd, ...range, highWaterMark: READ_CHUNK });
+  #streamOf(fd: number, range: { start: number; end: number } | undefined, chunkSize: number): Readable {
+    const stream = createReadStream(this.path, { fd, ...range, highWaterMark: chunkSize });
     // Whoever sends the stream reports its errors (Nest's handler, see serve-file.ts); until then,
     // an error must not go unhandled and end the process.
     stream.on('error', () => {});
