@@ -94,6 +94,7 @@ export default {
           '^nestjs-downloadview/health$': '<rootDir>/src/health/index.ts',
           '^nestjs-downloadview/s3$': '<rootDir>/src/s3/index.ts',
           '^nestjs-downloadview/fastcgi$': '<rootDir>/src/fastcgi/index.ts',
+          '^nestjs-downloadview/otel$': '<rootDir>/src/otel/index.ts',
           '^(\\.{1,2}/.*)\\.js$': '$1',
         },
         transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },

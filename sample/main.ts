@@ -5,6 +5,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { AppModule } from './app.module.js';
 import { findLighttpd, FrontProxyShutdown, startLighttpd, type FrontProxy } from './front-proxy.js';
 import { mediaRoot, REPORT_PDF, seedMedia } from './media.js';
+import { MetricsController, sampleMetrics } from './metrics.js';
 
 const DEMO_ROUTE = '/lighttpd/optimized-by-middleware';
 /** A file whose name is not ASCII (sample/media.ts writes it). */
@@ -61,13 +62,15 @@ async function bootstrap(): Promise<void> {
   // served by Node, so the sample downloads real files with or without a proxy in front.
   // debug: the decision log says why each file was or was not delegated (DOWNLOADVIEW_DEBUG=0: off).
   // shutdownGracePeriod: on Ctrl-C or SIGTERM, what Node is sending may finish for that long.
+  // metrics: OpenTelemetry instruments, scraped by Prometheus on GET /metrics (sample/metrics.ts).
   const options = {
     mode: 'auto' as const,
     debug: process.env.DOWNLOADVIEW_DEBUG !== '0',
     shutdownGracePeriod: Number(process.env.SAMPLE_SHUTDOWN_GRACE_MS ?? 25_000),
+    metrics: sampleMetrics(),
   };
   const logger: LogLevel[] = ['fatal', 'error', 'warn', 'debug']; // the decision log, without the route map
-  const module = SampleMain.forRoot(AppModule.forRoot(root, options));
+  const module = SampleMain.forRoot(AppModule.forRoot(root, options, [MetricsController]));
   const app =
     process.env.SAMPLE_PLATFORM === 'fastify'
       ? await onFastify(module, logger)
@@ -124,6 +127,7 @@ async function bootstrap(): Promise<void> {
     `\nTry:\n  curl -i ${base}${DEMO_ROUTE}\n  curl -i ${base}/lighttpd/files/hello-world.txt\n  curl -i -H 'Range: bytes=0-4' ${base}/lighttpd/by-path` +
       `\n  curl -OJ ${base}${REPORT_ROUTE}   # saved as "report ete.pdf"; wget --content-disposition: "report été.pdf"` +
       `\n  curl -T README.md ${base}/uploads/readme.md   # upload; then GET the url it answers` +
+      `\n  curl ${appUrl}/metrics   # what the proxy and Node sent, for Prometheus` +
       `\nCtrl-C stops the sample${proxy ? ', then lighttpd once it has sent the downloads in flight' : ''}.`,
   );
 }

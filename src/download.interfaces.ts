@@ -1,4 +1,5 @@
 import type { BackendRuleOptions, DownloadBackend } from './backends/download-backend.interface.js';
+import type { DownloadObserver } from './metrics/download-observer.js';
 
 export type { BackendRuleOptions };
 
@@ -57,6 +58,13 @@ export interface DownloadModuleOptions {
    * Default 25,000: below Kubernetes' 30 s grace period. Delegated downloads are the proxy's.
    */
   shutdownGracePeriod?: number;
+  /**
+   * Where the module reports what it hands out (responses by delivery, Node's downloads completed
+   * and cut, signature refusals, storage errors, uploads): `downloadMetrics()` from
+   * `nestjs-downloadview/otel` for OpenTelemetry instruments, or your own `DownloadObserver`.
+   * Default: none, and nothing is measured.
+   */
+  metrics?: DownloadObserver;
 }
 
 /** What `@XSendfile()` takes: a route rule (its `destinationDir` optional when only `mode`/`backend` change), or false. */

@@ -17,6 +17,16 @@ export { ObjectChangedError, type ObjectSource, type ObjectStat } from './source
 export type { DownloadSource, FileIdentity } from './sources/download-source.js';
 export type { OnConflict, SaveData } from './storage/atomic-write.js';
 export { DownloadInterceptor } from './interceptors/download.interceptor.js';
+export type {
+  Delivery,
+  DownloadObserver,
+  FileResponseEvent,
+  NodeDownloadEnd,
+  NodeDownloadStart,
+  SignatureRefusal,
+  StorageErrorEvent,
+  UploadEvent,
+} from './metrics/download-observer.js';
 export { DownloadConfigError } from './config/download-config.error.js';
 export {
   BUILT_IN_BACKENDS,

@@ -89,6 +89,22 @@ describe('the packed tarball', () => {
     }
   });
 
+  it('names @opentelemetry in its /otel entry point only: an app without the API never loads it', async () => {
+    const { stdout: list } = await run('tar', ['-tzf', tarball]);
+    const scripts = list.split('\n').filter((f) => f.endsWith('.js'));
+    const [otel, core] = await Promise.all(
+      [true, false].map(async (inOtel) => {
+        const files = scripts.filter((f) => f.startsWith('package/dist/otel/') === inOtel);
+        return (await run('tar', ['-xzOf', tarball, ...files])).stdout;
+      }),
+    );
+    expect(otel).toContain("from '@opentelemetry/api'");
+    expect(core).not.toContain('@opentelemetry');
+    for (const dir of ['nest12-esm', 'nest11-cjs']) {
+      expect(existsSync(join(packed, dir, 'node_modules', '@opentelemetry'))).toBe(false);
+    }
+  });
+
   const tsc = join(root, 'node_modules', '.bin', 'tsc');
   const typeCheck = (dir: string, module: string, resolution: string) =>
     run(

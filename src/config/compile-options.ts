@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { BlockList, isIP } from 'node:net';
 import { isAbsolute, resolve, sep } from 'node:path';
 import { BUILT_IN_BACKENDS, type DownloadBackend } from '../backends/index.js';
+import type { DownloadObserver } from '../metrics/download-observer.js';
 import { hasControlCharacters } from '../paths/path-encoding.js';
 import type {
   BackendOption,
@@ -40,6 +41,8 @@ export interface CompiledOptions {
   readonly debug: boolean;
   /** Milliseconds the downloads Node sends may take to finish once the app shuts down. */
   readonly shutdownGracePeriod: number;
+  /** What the module reports its file responses to; none by default. */
+  readonly metrics?: DownloadObserver;
 }
 
 const MODULE_KEYS = [
@@ -51,7 +54,17 @@ const MODULE_KEYS = [
   'allowSymlinksOutside',
   'debug',
   'shutdownGracePeriod',
+  'metrics',
 ];
+/** What a `metrics` observer must implement. */
+const OBSERVER_METHODS = [
+  'response',
+  'nodeStarted',
+  'nodeEnded',
+  'signatureRefused',
+  'storageError',
+  'upload',
+] as const;
 /** Below Kubernetes' default 30 s terminationGracePeriodSeconds, leaving time for the rest of close(). */
 const DEFAULT_SHUTDOWN_GRACE_PERIOD = 25_000;
 const RULE_KEYS = [
@@ -327,6 +340,17 @@ export function compileOptions(options: DownloadModuleOptions): CompiledOptions 
   if (options.debug !== undefined && typeof options.debug !== 'boolean') {
     throw new DownloadConfigError(where, 'debug', 'must be a boolean');
   }
+  const { metrics } = options;
+  const missing = OBSERVER_METHODS.filter(
+    (name) => typeof (metrics as Partial<DownloadObserver>)?.[name] !== 'function',
+  );
+  if (metrics !== undefined && missing.length > 0) {
+    throw new DownloadConfigError(
+      where,
+      'metrics',
+      `must be a DownloadObserver, such as downloadMetrics() of nestjs-downloadview/otel (missing: ${missing.join(', ')})`,
+    );
+  }
   const mode = checkMode(options.mode, where) ?? 'always';
   const rules = (options.rules ?? []).map((rule, i) => compileRule(rule, i, `rules[${i}]`, backend));
   warnAboutShadowedRules(rules);
@@ -340,6 +364,7 @@ export function compileOptions(options: DownloadModuleOptions): CompiledOptions 
     allowSymlinksOutside: options.allowSymlinksOutside ?? false,
     debug: options.debug ?? debugFromEnvironment(),
     shutdownGracePeriod: grace ?? DEFAULT_SHUTDOWN_GRACE_PERIOD,
+    metrics,
   };
 }
 

@@ -3,7 +3,8 @@
 import { ForbiddenException, UseGuards, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import onHeaders from 'on-headers';
-import { rawResponse, requestUrl, type IncomingRequest } from '../platform/platform.js';
+import { downloadObserver } from '../metrics/current-observer.js';
+import { rawResponse, requestUrl, routeOf, type IncomingRequest } from '../platform/platform.js';
 import { SIGNATURE_PARAMETER, UrlSigner } from '../signing/url-signer.js';
 
 /** Verifies the `X-Signature` of the request's own URL path. */
@@ -12,12 +13,18 @@ export class SignatureGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();
-    const [path, query = ''] = requestUrl(http.getRequest<IncomingRequest>()).split('?', 2);
+    const request = http.getRequest<IncomingRequest>();
+    const [path, query = ''] = requestUrl(request).split('?', 2);
     const values = new URLSearchParams(query).getAll(SIGNATURE_PARAMETER);
     // Two signatures is someone guessing which one is checked.
     const problem = values.length > 1 ? 'malformed' : this.signer.check(path, values[0]);
     const response = rawResponse(http.getResponse());
     if (problem) {
+      downloadObserver()?.signatureRefused({
+        reason: problem === 'missing' || problem === 'expired' ? problem : 'invalid',
+        link: 'signed-url',
+        route: routeOf(request),
+      });
       response.setHeader('Cache-Control', 'private, no-store');
       throw new ForbiddenException(`Signature ${problem}`);
     }

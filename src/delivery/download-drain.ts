@@ -2,6 +2,8 @@ import type { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import type { StreamableFile } from '@nestjs/common';
 import { closeUnsent } from '../files/download-file.js';
+import type { DownloadObserver, NodeDownloadStart } from '../metrics/download-observer.js';
+import { watchNodeDownload } from '../metrics/node-download.js';
 import { onceClosed, rawResponse } from '../platform/platform.js';
 import { downloadResponse } from '../platform/web-response.js';
 
@@ -17,6 +19,9 @@ const RETRY_AFTER_SECONDS = '5';
  * uncounted. Here: for `gracePeriod` ms the downloads in flight may finish while new file requests
  * get a 503 with Retry-After; what still runs then is closed, and counted in the log. Delegated
  * downloads are not here: the proxy holds them, and a restart of the app does not touch them.
+ *
+ * It is also where metrics see Node's downloads begin and end (the active count is this set's), on
+ * the same 'close' listener.
  */
 export class DownloadDrain {
   readonly #inFlight = new Set<ServerResponse>();
@@ -26,12 +31,16 @@ export class DownloadDrain {
     return this.#draining;
   }
 
-  /** Counts a response Node is about to send a file on, until it closes. */
-  track(response: unknown): void {
+  /** Counts a response Node is about to send a file on, until it closes; and reports it to `observer`. */
+  track(response: unknown, observer?: DownloadObserver, download?: NodeDownloadStart): void {
     const raw = rawResponse(response);
     if (typeof raw.once !== 'function' || raw.writableFinished || raw.destroyed) return;
     this.#inFlight.add(raw);
-    onceClosed(raw, () => this.#inFlight.delete(raw));
+    const ended = observer && download ? watchNodeDownload(raw, download, observer) : undefined;
+    onceClosed(raw, () => {
+      this.#inFlight.delete(raw);
+      ended?.();
+    });
   }
 
   /** The answer to a file request that comes in while draining: 503, Retry-After, nothing opened. */

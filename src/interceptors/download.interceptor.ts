@@ -7,6 +7,7 @@ import {
   type CallHandler,
   type ExecutionContext,
   type NestInterceptor,
+  type OnApplicationShutdown,
   type OnModuleInit,
 } from '@nestjs/common';
 import { DiscoveryService, HttpAdapterHost, MetadataScanner, Reflector } from '@nestjs/core';
@@ -22,21 +23,29 @@ import { COMPILED_DOWNLOAD_OPTIONS, XSENDFILE_METADATA } from '../download.const
 import type { XSendfileOptions } from '../download.interfaces.js';
 import { DownloadFile } from '../files/download-file.js';
 import { sourceOf } from '../files/source-of.js';
-import { headerSetter, type IncomingRequest } from '../platform/platform.js';
+import { observeDownloads, stopObservingDownloads } from '../metrics/current-observer.js';
+import { deliveryOf } from '../metrics/delivery.js';
+import type { DownloadObserver } from '../metrics/download-observer.js';
+import { headerSetter, routeOf, type IncomingRequest } from '../platform/platform.js';
 import { sendDownloadResponsesOnOlderNest } from '../platform/web-response.js';
 
 /**
  * The module's Nest glue. For each `StreamableFile` a route returns: the route's plan (its rules,
  * worked out once per handler), then `decide()` (the proxy or Node, and why), then the delivery —
  * the proxy's header (delivery/delegate.ts) or Node's answer (delivery/serve-from-node.ts), counted
- * by the drain at shutdown. Any other value passes through untouched.
+ * by the drain at shutdown, and reported to the `metrics` observer when there is one. Any other value
+ * passes through untouched.
  */
 @Injectable()
-export class DownloadInterceptor implements NestInterceptor, OnModuleInit, BeforeApplicationShutdown {
+export class DownloadInterceptor
+  implements NestInterceptor, OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown
+{
   readonly #plans = new WeakMap<Function, RoutePlan>();
   readonly #drain = new DownloadDrain();
   /** Set when the decision log is on (`debug`): one debug line per file response. */
   readonly #log?: Logger;
+  /** The `metrics` option: without it, no event is even built. */
+  readonly #metrics?: DownloadObserver;
 
   constructor(
     @Inject(COMPILED_DOWNLOAD_OPTIONS) private readonly options: CompiledOptions,
@@ -46,6 +55,7 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit, Befor
     private readonly scanner: MetadataScanner,
   ) {
     if (options.debug) this.#log = new Logger('DownloadModule');
+    this.#metrics = options.metrics;
   }
 
   /**
@@ -59,6 +69,13 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit, Befor
   onModuleInit(): void {
     sendDownloadResponsesOnOlderNest(this.adapterHost.httpAdapter);
     this.#planEveryRoute();
+    // Storages and signature guards are made outside Nest: they report to this one.
+    if (this.#metrics) observeDownloads(this.#metrics);
+  }
+
+  /** Storages and guards stop reporting here; this app's own downloads still do, to their end. */
+  onApplicationShutdown(): void {
+    if (this.#metrics) stopObservingDownloads(this.#metrics);
   }
 
   /**
@@ -114,11 +131,20 @@ export class DownloadInterceptor implements NestInterceptor, OnModuleInit, Befor
       this.#log?.debug(
         `${describeRequest(request, nameOf(file, source))} delegated to ${decision.backend.name} by ${ruleName(decision.rule)}: ${describeHeaders(decision.delegation)}`,
       );
+      this.#metrics?.response({
+        delivery: deliveryOf(decision.backend),
+        status: decision.delegation.status ?? 200,
+        route: routeOf(request),
+      });
       return delegate(file, source!, decision.delegation, setHeader);
     }
     this.#log?.debug(`${describeRequest(request, nameOf(file, source))} served by Node: ${decision.reason}`);
-    if (this.#drain.draining) return this.#drain.refuse(file);
-    this.#drain.track(response);
+    const delivery = source?.kind === 'archive' ? 'archive' : 'node';
+    if (this.#drain.draining) {
+      this.#metrics?.response({ delivery, status: 503, route: routeOf(request) });
+      return this.#drain.refuse(file);
+    }
+    this.#drain.track(response, this.#metrics, this.#metrics && { delivery, route: routeOf(request) });
     return serveFromNode(file, source, request, response, setHeader);
   }
 }

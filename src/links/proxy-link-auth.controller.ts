@@ -1,5 +1,7 @@
-import { Controller, Get, Headers, Res, type Type } from '@nestjs/common';
+import { Controller, Get, Headers, Req, Res, type Type } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { downloadObserver } from '../metrics/current-observer.js';
+import { routeOf, type IncomingRequest } from '../platform/platform.js';
 import type { ProxyLinkSigner } from './proxy-link-signer.js';
 
 /** The response headers that carry a good link's Content-Disposition and Cache-Control to the proxy. */
@@ -19,9 +21,20 @@ export function ProxyLinkAuthController(signer: ProxyLinkSigner, path = 'proxy-l
     constructor(readonly adapterHost: HttpAdapterHost) {}
 
     @Get(path)
-    verify(@Headers('x-forwarded-uri') uri: string | undefined, @Res() response: unknown): void {
+    verify(
+      @Headers('x-forwarded-uri') uri: string | undefined,
+      @Req() request: IncomingRequest,
+      @Res() response: unknown,
+    ): void {
       const adapter = this.adapterHost.httpAdapter;
       const result = signer.check(uri ?? '');
+      if (result.status !== 200) {
+        downloadObserver()?.signatureRefused({
+          reason: !/[?&]sig=/.test(uri ?? '') ? 'missing' : result.status === 410 ? 'expired' : 'invalid',
+          link: 'proxy-link',
+          route: routeOf(request),
+        });
+      }
       adapter.setHeader(response, 'Cache-Control', result.status === 200 ? 'private, no-store' : result.cacheControl);
       if (result.status === 200) {
         adapter.setHeader(response, PROXY_LINK_DISPOSITION_HEADER, result.contentDisposition);

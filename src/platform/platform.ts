@@ -15,6 +15,19 @@ export interface IncomingRequest extends ConditionalRequest {
   originalUrl?: string;
   socket?: { remoteAddress?: string };
   raw?: { url?: string; socket?: { remoteAddress?: string } };
+  /** Express: the matched route, and the path the router it is on is mounted at. */
+  route?: { path?: unknown };
+  baseUrl?: string;
+  /** Fastify: the matched route. */
+  routeOptions?: { url?: string };
+}
+
+/** The route's path pattern (`/files/:name`) as the platform matched it, never the URL; undefined when unknown. */
+export function routeOf(request: IncomingRequest): string | undefined {
+  const fastify = request.routeOptions?.url;
+  if (fastify !== undefined) return fastify;
+  const path = request.route?.path;
+  return typeof path === 'string' ? (request.baseUrl ?? '') + path : undefined;
 }
 
 /** The URL (path and query) as the client sent it, on Express and on Fastify. */

@@ -12,6 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import { encodePathSegments } from '../paths/path-encoding.js';
 import { guessContentType } from '../files/content-headers.js';
 import { DownloadFile, type DownloadFileOptions } from '../files/download-file.js';
+import { storageFailed, uploadEnded } from '../metrics/storage-events.js';
 import { ObjectChangedError, type ObjectStat } from '../sources/object.source.js';
 import { asBytes, tooLarge, type SaveData } from '../storage/atomic-write.js';
 import { unsafeNameReason } from '../storage/path-safety.js';
@@ -216,14 +217,15 @@ export class S3Storage implements Storage {
    */
   async download(name: string, options: DownloadFileOptions = {}): Promise<DownloadFile> {
     const key = this.key(name);
-    const known = this.#checkExists ? objectStat(await this.#head(name)) : undefined;
+    const known = this.#checkExists ? objectStat(await this.#headOrReport(name)) : undefined;
     const file = DownloadFile.forObject({ url: this.url(name), name: name.split('/').pop()!, known }, options);
     const signedUrl = await this.signedUrls.sign(key, file.contentType, file.disposition, this.presignExpiresIn);
     // Node asks for the object's stat only when it sends it itself, then reuses what download() saw.
     let stat = known;
     return file.withObject({
       signedUrl,
-      stat: async (fresh = false) => (!fresh && stat ? stat : (stat = objectStat(await this.#head(name, fresh)))),
+      stat: async (fresh = false) =>
+        !fresh && stat ? stat : (stat = objectStat(await this.#headOrReport(name, fresh))),
       read: (range, signal, etag) => this.#read(key, range, signal, etag),
     });
   }
@@ -234,6 +236,17 @@ export class S3Storage implements Storage {
    * object or the new one, whole. Past `maxBytes`, a 413 while the body streams in.
    */
   async save(name: string, data: SaveData, options: S3SaveOptions = {}): Promise<string> {
+    try {
+      const stored = await this.#save(name, data, options);
+      uploadEnded('s3');
+      return stored;
+    } catch (error) {
+      uploadEnded('s3', error);
+      throw error;
+    }
+  }
+
+  async #save(name: string, data: SaveData, options: S3SaveOptions): Promise<string> {
     const key = this.key(name);
     const maxBytes = options.maxBytes ?? this.#maxBytes;
     const contentType = options.contentType ?? guessContentType(name);
@@ -281,7 +294,7 @@ export class S3Storage implements Storage {
       await this.#client.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
       return true;
     } catch (error) {
-      throw s3ErrorToHttp(error);
+      throw storageFailed('s3', s3ErrorToHttp(error));
     } finally {
       // Gone (or found missing, or unknown after an error): the next download asks the bucket.
       this.#heads?.invalidate(key);
@@ -298,6 +311,15 @@ export class S3Storage implements Storage {
     if (!this.#heads) return this.#headObject(key);
     const send = () => this.#headObject(key);
     return fresh ? this.#heads.ask(key, send) : this.#heads.get(key, send);
+  }
+
+  /** `#head()` for a download: its failure is one for metrics too (exists() expects some 404s). */
+  async #headOrReport(name: string, fresh = false): Promise<HeadObjectCommandOutput> {
+    try {
+      return await this.#head(name, fresh);
+    } catch (error) {
+      throw storageFailed('s3', error);
+    }
   }
 
   /** HeadObject itself: the size and validators, the error as HTTP. */
@@ -336,7 +358,7 @@ export class S3Storage implements Storage {
       );
     } catch (error) {
       if (etag && changedMeanwhile(error)) throw new ObjectChangedError();
-      throw s3ErrorToHttp(error);
+      throw storageFailed('s3', s3ErrorToHttp(error));
     }
     const body = output.Body as Readable;
     if (etag && output.ETag !== undefined && output.ETag !== etag) {

@@ -9,6 +9,7 @@ import { statForDownload } from '../sources/disk.source.js';
 import { encodePathSegments } from '../paths/path-encoding.js';
 import { parentInside, realRoot, resolveFileInside, resolveInside, statInside } from './path-safety.js';
 import { fileNotFound, writeErrorToHttp } from '../http/file-errors.js';
+import { storageFailed, uploadEnded } from '../metrics/storage-events.js';
 import {
   commitTemporary,
   ON_CONFLICT,
@@ -99,7 +100,13 @@ export class FileSystemStorage implements Storage {
   /** A DownloadFile for a name. A missing file is a 404, a name that leaves `location` a 400. */
   download(name: string, options: DownloadFileOptions = {}): DownloadFile {
     const path = resolveInside(this.location, name);
-    return DownloadFile.onDisk(path, this.#stat(path), this.#urlOf(path), options);
+    let stats: Stats;
+    try {
+      stats = this.#stat(path);
+    } catch (error) {
+      throw storageFailed('filesystem', error);
+    }
+    return DownloadFile.onDisk(path, stats, this.#urlOf(path), options);
   }
 
   /**
@@ -112,6 +119,17 @@ export class FileSystemStorage implements Storage {
    * (507). Nothing is left behind when it fails.
    */
   async save(name: string, data: SaveData, options: SaveOptions = {}): Promise<string> {
+    try {
+      const stored = await this.#save(name, data, options);
+      uploadEnded('filesystem');
+      return stored;
+    } catch (error) {
+      uploadEnded('filesystem', error);
+      throw error;
+    }
+  }
+
+  async #save(name: string, data: SaveData, options: SaveOptions): Promise<string> {
     const { temp, target, onConflict, maxBytes } = this.#prepareSave(name, options);
     let handle: Awaited<ReturnType<typeof openTemporaryAsync>> | undefined;
     try {
@@ -129,6 +147,17 @@ export class FileSystemStorage implements Storage {
 
   /** `save()` for text or bytes, synchronously (fixtures, start-up code). */
   saveSync(name: string, data: string | Uint8Array, options: SaveOptions = {}): string {
+    try {
+      const stored = this.#saveSync(name, data, options);
+      uploadEnded('filesystem');
+      return stored;
+    } catch (error) {
+      uploadEnded('filesystem', error);
+      throw error;
+    }
+  }
+
+  #saveSync(name: string, data: string | Uint8Array, options: SaveOptions): string {
     const { temp, target, onConflict, maxBytes } = this.#prepareSave(name, options);
     let fd: number | undefined;
     try {
