@@ -22,7 +22,14 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { S3Client } from '@aws-sdk/client-s3';
-import { DownloadModule, FileSystemStorage, ProxyLinkSigner, XSendfile, type DownloadRule } from 'nestjs-downloadview';
+import {
+  DownloadModule,
+  FileSystemStorage,
+  ProxyLinkSigner,
+  XSendfile,
+  type DownloadModuleOptions,
+  type DownloadRule,
+} from 'nestjs-downloadview';
 import { S3Storage } from 'nestjs-downloadview/s3';
 
 /**
@@ -144,7 +151,25 @@ class IdentityInterceptor implements NestInterceptor {
   }
 }
 
-function moduleFor(kind: string) {
+/**
+ * `module-metrics-api`: the module with `metrics: downloadMetrics()` and no OpenTelemetry SDK (the
+ * API's no-op meter); `module-metrics-sdk`: the same with the metrics SDK and a Prometheus exporter
+ * (BENCH_PROMETHEUS_PORT). Loaded only for those kinds: the other apps never load OpenTelemetry.
+ */
+async function metricsFor(kind: string): Promise<DownloadModuleOptions['metrics']> {
+  if (!kind.startsWith('module-metrics')) return undefined;
+  const { downloadMetrics } = await import('nestjs-downloadview/otel');
+  if (kind === 'module-metrics-sdk') {
+    const { metrics } = await import('@opentelemetry/api');
+    const { MeterProvider } = await import('@opentelemetry/sdk-metrics');
+    const { PrometheusExporter } = await import('@opentelemetry/exporter-prometheus');
+    const exporter = new PrometheusExporter({ host: '127.0.0.1', port: Number(process.env.BENCH_PROMETHEUS_PORT) });
+    metrics.setGlobalMeterProvider(new MeterProvider({ readers: [exporter] }));
+  }
+  return downloadMetrics();
+}
+
+function moduleFor(kind: string, metrics?: DownloadModuleOptions['metrics']) {
   const mode = kind.startsWith('module-off') || kind === 's3-off' ? ('off' as const) : ('always' as const);
   const rules: Record<string, DownloadRule> = {
     'module-nginx': { sourceUrl: '/media/', destinationDir: '/protected/', backend: 'nginx' },
@@ -155,7 +180,7 @@ function moduleFor(kind: string) {
   const rule = rules[kind] ?? { sourceUrl: '/media/', destinationDir: root };
   const scope = kind.startsWith('module-decorated') ? ('decorated' as const) : ('global' as const);
   const withModule = kind.startsWith('module') || kind.startsWith('s3');
-  const imports = withModule ? [DownloadModule.forRoot({ mode, scope, rules: [rule] })] : [];
+  const imports = withModule ? [DownloadModule.forRoot({ mode, scope, rules: [rule], metrics })] : [];
   const providers = kind === 'identity' ? [{ provide: APP_INTERCEPTOR, useClass: IdentityInterceptor }] : [];
   @Module({ imports, providers, controllers: withModule ? [BenchController, DecoratedController] : [BenchController] })
   class BenchModule {}
@@ -239,7 +264,7 @@ async function main(): Promise<void> {
     await app.listen(port, '127.0.0.1');
     return;
   }
-  const app = await NestFactory.create(moduleFor(kind), { logger: false });
+  const app = await NestFactory.create(moduleFor(kind, await metricsFor(kind)), { logger: false });
   await app.listen(port, '127.0.0.1');
   if (process.env.BENCH_STATS_PORT) (app.getHttpServer() as Server).on('request', () => requests++);
 }
