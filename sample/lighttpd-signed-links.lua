@@ -43,8 +43,11 @@ if not secret then return refuse(403) end
 local message = args.kid .. "\n" .. args.exp .. "\n" .. r.req_attr["uri.path"] .. "\n" .. args.cd
 local expected = lighty.c.b64urlenc(lighty.c.hexdec(lighty.c.hmac("sha256", secret, message)))
 if not lighty.c.secret_eq(expected, args.sig) then return refuse(403) end
-local max_age = tonumber(args.exp) - lighty.c.time()
-if max_age < 0 then return refuse(410) end
+local remaining = tonumber(args.exp) - lighty.c.time()
+if remaining < 0 then return refuse(410) end
+-- Whole seconds left, rounded down (the clock's second has begun: one less), so that no cache keeps
+-- the file past the link; os.time(), not lighttpd's clock, which ticks once a second and may lag.
+local max_age = math.max(0, tonumber(args.exp) - os.time() - 1)
 local cd = lighty.c.b64urldec(args.cd)
 -- Signed by the app (printable ASCII: RFC 8187 encodes the rest), and checked all the same: a
 -- header never carries a control character.

@@ -45,8 +45,9 @@ function check(r) {
   const message = args.kid + '\n' + args.exp + '\n' + r.uri + '\n' + args.cd;
   const expected = crypto.createHmac('sha256', secret).update(message).digest('base64url');
   if (!sameText(expected, args.sig)) return { status: 403 };
-  const maxAge = Number(args.exp) - Math.floor(Date.now() / 1000);
-  if (maxAge < 0) return { status: 410 };
+  if (Number(args.exp) < Math.floor(Date.now() / 1000)) return { status: 410 };
+  // Whole seconds left, rounded down: no cache keeps the file past the link.
+  const maxAge = Math.max(0, Number(args.exp) - Math.ceil(Date.now() / 1000));
   const cd = Buffer.from(args.cd, 'base64url').toString();
   // Signed by the app (printable ASCII: RFC 8187 encodes the rest), and checked all the same: a
   // header never carries a control character.

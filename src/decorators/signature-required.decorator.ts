@@ -30,7 +30,7 @@ export class SignatureGuard implements CanActivate {
     }
     // A cache may keep the answer while the URL is valid, and no longer (Rails issues 54637, 51284).
     const expires = Number(values[0].split('.', 1)[0]);
-    cacheUntil(response, Math.max(0, expires - Math.floor(Date.now() / 1000)));
+    cacheUntil(response, Math.max(0, expires - Math.ceil(Date.now() / 1000))); // whole seconds left, rounded down
     return true;
   }
 }

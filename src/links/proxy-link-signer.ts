@@ -149,8 +149,9 @@ export class ProxyLinkSigner {
     const expires = Number(exp);
     // Compared as text: of the 4 spellings of the last base64url character only the canonical one passes.
     if (!timingSafeEqual(Buffer.from(mac(key.secret, kid, expires, path, cd)), Buffer.from(sig))) return refused(403);
-    const remaining = expires - Math.floor(now / 1000);
-    if (remaining < 0) return refused(410);
+    if (expires < Math.floor(now / 1000)) return refused(410);
+    // Whole seconds left, rounded down: no cache keeps the file past the link.
+    const remaining = Math.max(0, expires - Math.ceil(now / 1000));
     const contentDisposition = Buffer.from(cd, 'base64url').toString('latin1');
     // Signed by this app, so it is its own header (printable ASCII: RFC 8187 encodes the rest);
     // checked all the same: a header never carries CR/LF.

@@ -17,14 +17,20 @@ export function watchNodeDownload(
   download: NodeDownloadStart,
   observer: DownloadObserver,
 ): () => void {
-  // Kept now: Node detaches the socket from a response that finished, before 'close'.
-  const socket: Socket | null = response.socket;
+  // Kept now: Node detaches the socket from a response that finished, before 'close'. (A response
+  // that waits for its turn on a kept-alive connection has none yet: its request's is the same.)
+  const socket: Socket | null = response.socket ?? response.req?.socket ?? null;
   const bytesBefore = socket?.bytesWritten ?? 0;
+  // Read when the response is all written: its 'close' may come only once the next response of the
+  // connection has begun. A response cut short never finishes: its connection is gone, read at close.
+  let bytesAtFinish: number | undefined;
+  response.once('finish', () => (bytesAtFinish = socket?.bytesWritten));
   const started = performance.now();
   observer.nodeStarted(download);
   return () => {
     const head = (response as WithHead)._header;
-    const written = (socket?.bytesWritten ?? bytesBefore) - bytesBefore - (head ? head.length : 0);
+    const bytesAfter = bytesAtFinish ?? socket?.bytesWritten ?? bytesBefore;
+    const written = bytesAfter - bytesBefore - (head ? head.length : 0);
     const status = response.statusCode;
     const completed = response.writableFinished;
     observer.response({ delivery: download.delivery, status, route: download.route });
