@@ -134,9 +134,10 @@ describe.each(proxies)('links checked by %s', (_name, start, asksApp) => {
     expect(issued.status).toBe(200);
     const { url } = JSON.parse(issued.body.toString()) as { url: string };
     expect(url).toMatch(/^\/links\/random-1MiB\.bin\?exp=\d+&kid=k2026b&cd=[\w-]+&sig=[\w-]{43}$/);
-    const res = await get(url);
-    // What is left of the link's life once the answer is in: a cache may keep the file no longer.
+    // What is left of the link's life when it is asked for: the proxy checks it later still, and
+    // the max-age it gives must not reach past the link (a cache may keep the file that long).
     const lifeLeft = Number(new URL(url, 'http://x').searchParams.get('exp')) - Date.now() / 1000;
+    const res = await get(url);
     expect(res.status).toBe(200);
     expect(sha256(res.body)).toBe(sha256(onDisk('random-1MiB.bin')));
     // filename* with the exact name, filename with its ASCII fallback (as the app's own downloads).
