@@ -1,8 +1,8 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openUpForApache } from './apache.js';
 import { startConfiguredServer, type RunningServer } from './servers.js';
-import { sampleFile } from './signed-links.js';
+import { sampleFile, startSampleNginxFile } from './signed-links.js';
 
 /** A proxy run from the sample's own configuration, with its access log written to `accessLog`. */
 export interface SampleProxy extends RunningServer {
@@ -33,29 +33,18 @@ function withAccessLog(server: RunningServer): SampleProxy {
 /** sample/nginx.conf, verbatim but for its placeholders and where it writes. */
 export async function startSampleNginx(options: SampleProxyOptions): Promise<SampleProxy> {
   return withAccessLog(
-    await startConfiguredServer({
-      name: 'nginx',
-      command: '/usr/sbin/nginx',
-      configFile: 'nginx.conf',
-      prepare: (dir) => mkdirSync(join(dir, 'body')),
-      config: (dir, port) =>
-        sampleFile('nginx.conf', [
-          // The test's media folder is private to root (mkdtemp), as in test/support/nginx.ts.
-          ['worker_processes 1;', 'user root;\nworker_processes 1;'],
-          ['pid /tmp/nginx-sample.pid;', `pid ${dir}/nginx.pid;`],
-          ['error_log /dev/stderr;', `error_log ${dir}/error.log;`],
-          // Debian's default temp folders may not be writable here.
-          [
-            'access_log /dev/stdout downloads;',
-            `access_log ${dir}/access.log downloads;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;`,
-          ],
-          ['listen 127.0.0.1:8081;', `listen 127.0.0.1:${port};`],
-          ['server 127.0.0.1:3000;', `server 127.0.0.1:${options.appPort};`],
-          ['/ABSOLUTE/PATH/TO/sample/media/', `${options.root}/`],
-        ]),
-      args: (file) => ['-c', file],
-      check: (file) => ['-t', '-q', '-c', file],
-    }),
+    await startSampleNginxFile(
+      'nginx.conf',
+      { pid: '/tmp/nginx-sample.pid', listen: '127.0.0.1:8081', appPort: options.appPort },
+      (dir) => [
+        // Debian's default temp folders may not be writable here.
+        [
+          'access_log /dev/stdout downloads;',
+          `access_log ${dir}/access.log downloads;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;`,
+        ],
+        ['/ABSOLUTE/PATH/TO/sample/media/', `${options.root}/`],
+      ],
+    ),
   );
 }
 

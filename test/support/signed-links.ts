@@ -30,33 +30,43 @@ export function sampleFile(name: string, replacements: [string, string][]): stri
 
 /** sample/nginx-signed-links.conf (with sample/signed-links.js), verbatim but for its placeholders. */
 export function startLinkNginx(options: LinkProxyOptions): Promise<RunningServer> {
-  return startConfiguredServer({
-    name: 'nginx',
-    command: '/usr/sbin/nginx',
-    configFile: 'nginx.conf',
-    prepare: (dir) => mkdirSync(join(dir, 'body')),
-    config: (dir, port) =>
-      sampleFile('nginx-signed-links.conf', [
-        // The test's media folder is private to root (mkdtemp); test/support/nginx.ts does the same.
-        ['worker_processes 1;', 'user root;\nworker_processes 1;'],
-        ['pid /tmp/nginx-signed-links.pid;', `pid ${dir}/nginx.pid;`],
-        ['error_log /dev/stderr;', `error_log ${dir}/error.log;`],
-        // Debian's default folders for request bodies may not be writable here.
-        ['access_log off;', `access_log off;\n  client_body_temp_path ${dir}/body;`],
-        ['listen 127.0.0.1:8081;', `listen 127.0.0.1:${port};`],
-        ['server 127.0.0.1:3000;', `server 127.0.0.1:${options.appPort};`],
-        ['"KEY_ID:KEY_SECRET"', `"${options.keys.map((k) => `${k.id}:${k.secret}`).join(' ')}"`],
-        ['/ABSOLUTE/PATH/TO/sample/media/', `${options.root}/`],
-        ['/ABSOLUTE/PATH/TO/sample/', SAMPLE],
-      ]),
-    args: (file) => ['-c', file],
-    check: (file) => ['-t', '-q', '-c', file],
-  });
+  return startSampleNginxFile(
+    'nginx-signed-links.conf',
+    { pid: '/tmp/nginx-signed-links.pid', listen: '127.0.0.1:8081', appPort: options.appPort },
+    (dir) => [
+      // Debian's default folders for request bodies may not be writable here.
+      ['access_log off;', `access_log off;\n  client_body_temp_path ${dir}/body;`],
+      ['"KEY_ID:KEY_SECRET"', `"${options.keys.map((k) => `${k.id}:${k.secret}`).join(' ')}"`],
+      ['/ABSOLUTE/PATH/TO/sample/media/', `${options.root}/`],
+      ['/ABSOLUTE/PATH/TO/sample/', SAMPLE],
+    ],
+  );
 }
 
 /** sample/nginx-signed-links-md5.conf (secure_link, no njs), verbatim but for its placeholders. */
 export function startLinkNginxMd5(
   options: Omit<LinkProxyOptions, 'keys'> & { secret: string },
+): Promise<RunningServer> {
+  return startSampleNginxFile(
+    'nginx-signed-links-md5.conf',
+    { pid: '/tmp/nginx-signed-links-md5.pid', listen: '127.0.0.1:8082', appPort: options.appPort },
+    (dir) => [
+      ['access_log off;', `access_log off;\n  client_body_temp_path ${dir}/body;`],
+      [' KEY_SECRET"', ` ${options.secret}"`],
+      ['/ABSOLUTE/PATH/TO/sample/media/', `${options.root}/`],
+    ],
+  );
+}
+
+/**
+ * One of the sample's nginx configurations, verbatim but for what any test must change: root as its
+ * user (the test's media folder is private to root, as in test/support/nginx.ts), its pid and error
+ * log in the server's folder, its port, the app's port, and `more` (its own placeholders).
+ */
+export function startSampleNginxFile(
+  file: string,
+  sample: { pid: string; listen: string; appPort: number },
+  more: (dir: string) => [string, string][],
 ): Promise<RunningServer> {
   return startConfiguredServer({
     name: 'nginx',
@@ -64,15 +74,13 @@ export function startLinkNginxMd5(
     configFile: 'nginx.conf',
     prepare: (dir) => mkdirSync(join(dir, 'body')),
     config: (dir, port) =>
-      sampleFile('nginx-signed-links-md5.conf', [
+      sampleFile(file, [
         ['worker_processes 1;', 'user root;\nworker_processes 1;'],
-        ['pid /tmp/nginx-signed-links-md5.pid;', `pid ${dir}/nginx.pid;`],
+        [`pid ${sample.pid};`, `pid ${dir}/nginx.pid;`],
         ['error_log /dev/stderr;', `error_log ${dir}/error.log;`],
-        ['access_log off;', `access_log off;\n  client_body_temp_path ${dir}/body;`],
-        ['listen 127.0.0.1:8082;', `listen 127.0.0.1:${port};`],
-        ['server 127.0.0.1:3000;', `server 127.0.0.1:${options.appPort};`],
-        [' KEY_SECRET"', ` ${options.secret}"`],
-        ['/ABSOLUTE/PATH/TO/sample/media/', `${options.root}/`],
+        [`listen ${sample.listen};`, `listen 127.0.0.1:${port};`],
+        ['server 127.0.0.1:3000;', `server 127.0.0.1:${sample.appPort};`],
+        ...more(dir),
       ]),
     args: (file) => ['-c', file],
     check: (file) => ['-t', '-q', '-c', file],
