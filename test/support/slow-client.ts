@@ -36,10 +36,17 @@ export function slowDownload(port: number, path: string, size: number, bytesPerT
       response = res;
       if (rate === Infinity) flow();
       else res.pause();
+      // read(n) with n at most what is buffered: exactly `rate` bytes a tick, whatever size the chunks
+      // arrive in (a plain read() takes a whole buffered chunk, up to the server's 256 KiB).
       const timer = setInterval(() => {
         if (rate === Infinity) return;
-        let chunk: Buffer | null;
-        for (let taken = 0; taken < rate && (chunk = res.read() as Buffer | null); taken += chunk.length) take(chunk);
+        for (let taken = 0; taken < rate && res.readableLength > 0;) {
+          const chunk = res.read(Math.min(rate - taken, res.readableLength)) as Buffer | null;
+          if (!chunk) break;
+          take(chunk);
+          taken += chunk.length;
+        }
+        if (res.readableLength === 0) res.read(0); // asks the socket for more
       }, 10);
       let finished = false;
       const finish = () => {
