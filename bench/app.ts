@@ -101,8 +101,19 @@ class BenchController {
     return objects!.download(name);
   }
 
+  /** X-Sendfile written by hand: the name joined to the root (no existence or symlink check). */
   @Get('manual/:name')
-  manual(@Param('name') name: string, @Res() res: ServerResponse) {
+  manual(@Param('name') name: string, @Res() res: ServerResponse | FastifyReply) {
+    if ('raw' in res) {
+      void res
+        .headers({
+          'X-Sendfile': storage.path(name),
+          'Content-Type': 'application/octet-stream',
+          'Content-Length': '0',
+        })
+        .send();
+      return;
+    }
     res.setHeader('X-Sendfile', storage.path(name));
     res.setHeader('Content-Type', 'application/octet-stream');
     res.setHeader('Content-Length', '0');
