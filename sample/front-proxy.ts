@@ -20,6 +20,8 @@ export function findLighttpd(): string | undefined {
 
 export interface FrontProxy {
   url: string;
+  /** lighttpd's process id: it runs in its own process group, and outlives a SIGKILL of the app. */
+  pid: number;
   /**
    * Graceful (lighttpd's SIGINT): lighttpd closes its port, finishes the downloads it is sending
    * (at most `server.graceful-shutdown-timeout`), then exits; resolves then.
@@ -75,7 +77,7 @@ export async function startLighttpd(
     if (!running()) break;
     try {
       await fetch(url, { method: 'HEAD' });
-      return { url, stop, kill };
+      return { url, pid: child.pid!, stop, kill };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -107,7 +107,9 @@ async function bootstrap(): Promise<void> {
 
   console.log(`\nnestjs-downloadview sample (media folder: ${root})`);
   if (proxy) {
-    console.log(`lighttpd is in front of the app on ${proxy.url}: it sends the files the app names in X-Sendfile.\n`);
+    console.log(
+      `lighttpd (pid ${proxy.pid}) is in front of the app on ${proxy.url}: it sends the files the app names in X-Sendfile.\n`,
+    );
     await show(
       'through lighttpd: the app answers with X-Sendfile and no body, lighttpd sends the file',
       `${proxy.url}${DEMO_ROUTE}`,

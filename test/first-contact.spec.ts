@@ -1,5 +1,5 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -44,8 +44,34 @@ async function runSample(hideSbin: boolean, more: Record<string, string> = {}): 
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`the sample did not start:\n${text}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { child, output: () => text, appPort, proxyPort, root };
+  const sample = { child, output: () => text, appPort, proxyPort, root };
+  started.push(sample);
+  return sample;
 }
+
+const started: RunningSample[] = [];
+
+/** The pid of the lighttpd the sample started, as it printed it (undefined: it started none). */
+function lighttpdPid(sample: RunningSample): number | undefined {
+  const pid = /lighttpd \(pid (\d+)\)/.exec(sample.output())?.[1];
+  return pid ? Number(pid) : undefined;
+}
+
+// A test that fails half-way leaves no server behind: the sample, and its lighttpd, which runs in its
+// own process group and outlives a SIGKILL of the sample (checked by name: its pid may be reused).
+afterEach(() => {
+  for (const sample of started.splice(0)) {
+    sample.child.kill('SIGKILL');
+    const pid = lighttpdPid(sample);
+    let name = '';
+    try {
+      name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+    } catch {
+      /* gone */
+    }
+    if (pid && name === 'lighttpd') process.kill(pid, 'SIGKILL');
+  }
+});
 
 async function stopSample(sample: RunningSample): Promise<void> {
   const exited = new Promise((resolve) => sample.child.once('exit', resolve));
@@ -79,7 +105,9 @@ describe('npm run sample', () => {
     const sample = await runSample(false);
     try {
       const out = sample.output();
-      expect(out).toContain(`lighttpd is in front of the app on http://127.0.0.1:${sample.proxyPort}`);
+      expect(out).toContain(
+        `lighttpd (pid ${lighttpdPid(sample)}) is in front of the app on http://127.0.0.1:${sample.proxyPort}`,
+      );
       // The demo's three requests: through lighttpd (the bytes), what the app told lighttpd, direct.
       expect(out).toContain(
         `GET http://127.0.0.1:${sample.proxyPort}/lighttpd/optimized-by-middleware -> 200, 13 bytes "Hello world!\\n"`,
