@@ -25,6 +25,7 @@ import {
   freePort,
   median,
   nginxConf,
+  orderOfRound,
   prepareBench,
   roundRatios,
   runBenchmark,
@@ -145,15 +146,14 @@ async function main() {
   // in an order that alternates by round: apart, with the bucket rows between them, they drifted.
   const pairs = { delegated: 'json', delegatedUnchecked: 'jsonUnchecked' };
   const paired = new Set(Object.values(pairs));
-  const orderOfRound = (round) =>
+  const casesOfRound = (round) =>
     cases.flatMap((c) => {
       if (paired.has(c.key)) return [];
       if (!pairs[c.key]) return [c];
-      const pair = [c, cases.find((o) => o.key === pairs[c.key])];
-      return round % 2 ? pair.reverse() : pair;
+      return orderOfRound([c, cases.find((o) => o.key === pairs[c.key])], round);
     });
   for (let round = 0; round < ROUNDS; round++) {
-    for (const c of orderOfRound(round)) {
+    for (const c of casesOfRound(round)) {
       const short = SHORT.includes(c.key);
       if (short) warmUp(c.target, WARM_UP);
       c.runs.push(wrk(c.target, c.pid, short ? SHORT_SECONDS : SECONDS));

@@ -63,13 +63,14 @@ afterEach(() => {
   for (const sample of started.splice(0)) {
     sample.child.kill('SIGKILL');
     const pid = lighttpdPid(sample);
+    if (!pid) continue;
     let name = '';
     try {
       name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
     } catch {
       /* gone */
     }
-    if (pid && name === 'lighttpd') process.kill(pid, 'SIGKILL');
+    if (name === 'lighttpd') process.kill(pid, 'SIGKILL');
   }
 });
 
