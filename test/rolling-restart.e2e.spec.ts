@@ -146,7 +146,9 @@ describe('a rolling restart while 100 slow clients download', () => {
       expect(nginxResults.filter((r) => r.complete && r.sha256 === nginxHash)).toHaveLength(40);
       // Never a truncated file passed off as whole: a cut download is incomplete, a complete one right.
       const midHash = fileSha256(join(root, 'lighttpd', 'mid.bin'));
+      const hugeHash = fileSha256(join(root, 'lighttpd', 'huge.bin'));
       for (const r of spedUpResults) if (r.complete) expect(r.sha256).toBe(midHash);
+      for (const r of slowResults) if (r.complete) expect(r.sha256).toBe(hugeHash);
       expect(slowResults.filter((r) => r.complete)).toHaveLength(0);
       if (shutdownHooks) {
         expect(spedUpResults.filter((r) => r.complete)).toHaveLength(10);
