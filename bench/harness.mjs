@@ -126,6 +126,27 @@ export const fmt = (n, d = 0) =>
 export const roundRatios = (xs, ys, field) => median(xs.map((x, i) => x[field] / ys[i][field]));
 
 /**
+ * A sign test of paired rounds, for loads too noisy for a median to settle: in how many of `n`
+ * rounds x was above y (worse, for a latency), and the two-sided probability of a split at least that
+ * uneven if neither were worse (each round a coin toss). p < 0.05 with most rounds worse: x is worse;
+ * a high p: these rounds cannot tell the two apart. (A few lines of binomial sums: no library needed.)
+ */
+export function signTest(xs, ys, field) {
+  const n = xs.length;
+  const worse = xs.filter((x, i) => x[field] > ys[i][field]).length;
+  const k = Math.max(worse, n - worse);
+  let tail = 0;
+  for (let i = k; i <= n; i++) tail += binomial(n, i) / 2 ** n;
+  return { worse, n, p: Math.min(1, 2 * tail) };
+}
+
+function binomial(n, k) {
+  let c = 1;
+  for (let i = 1; i <= k; i++) c = (c * (n - k + i)) / i;
+  return c;
+}
+
+/**
  * The order of `cases` (routes of one app) in round `round`: reversed in every odd round, rotated by
  * one every other round. Every two rounds, each pair runs in both orders; over the rounds, each case
  * runs first (right after the warm-up) and last. With three cases, six rounds run all six orders.

@@ -30,6 +30,7 @@ import {
   prepareBench,
   orderOfRound,
   roundRatios,
+  signTest,
   start,
   startBenchApp,
   stop,
@@ -248,14 +249,15 @@ async function main() {
       }
       lines.push(
         '',
-        "| ratio, the module's Node path / plain StreamableFile, round by round | JSON p99 under load | last client's first byte | target |",
+        "| ratio, the module's Node path / plain StreamableFile, round by round; sign test (p: the chance of a split this uneven if neither route were worse) | JSON p99 under load | last client's first byte | target |",
         '|---|---|---|---|',
       );
       for (const { platform } of ONE_PROCESS) {
         const [node, stream] = ROUTES.map((route) => runs[`${clients} ${platform} ${route.key}`]);
         const ratio = (field) => {
           const m = roundRatios(node, stream, field);
-          return `${f(m.median, 2)} (${f(m.min, 2)}–${f(m.max, 2)})`;
+          const sign = signTest(node, stream, field);
+          return `${f(m.median, 2)} (${f(m.min, 2)}–${f(m.max, 2)}); worse in ${sign.worse} of ${sign.n} rounds, p = ${f(sign.p, 2)}`;
         };
         lines.push(`| ${platform} | ${ratio('p99')} | ${ratio('lastFirstByte')} | ≤ 1.0 (no worse) |`);
       }
