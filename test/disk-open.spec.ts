@@ -2,7 +2,9 @@ import { NotFoundException } from '@nestjs/common';
 import { mkdtempSync, readdirSync, readlinkSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
 import { DownloadFile } from '../src/files/download-file.js';
 import { DiskSource } from '../src/sources/disk.source.js';
 
@@ -59,6 +61,27 @@ describe('opening a file on disk for Node to send', () => {
     expect(file.opened).toBe(false);
     expect(opened).toBe(given);
     expect(await descriptorsOnceSettled(path)).toBe(0);
+  });
+
+  it('reads 256 KiB at a time for a client that keeps up, 64 KiB once the client holds the download back', async () => {
+    const path = join(dir, 'mebibyte.bin');
+    const bytes = randomBytes(1 << 20);
+    writeFileSync(path, bytes);
+    const source = new DiskSource(path);
+    const read = async (destination: Writable, chunks: Buffer[]) => {
+      const stream = await source.open();
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      await pipeline(stream, destination);
+      expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
+      return chunks.map((chunk) => chunk.length / 1024);
+    };
+    const fast = await read(new Writable({ write: (_chunk, _encoding, done) => done() }), []);
+    expect(fast).toEqual([256, 256, 256, 256]);
+    // A slow client: every write takes 20 ms, and pipeline() pauses the file while one is pending.
+    const slowWrite = new Writable({ highWaterMark: 1, write: (_chunk, _encoding, done) => setTimeout(done, 20) });
+    const slow = await read(slowWrite, []);
+    expect(slow[0]).toBe(256);
+    expect(slow.slice(-8)).toEqual(Array(8).fill(64));
   });
 });
 

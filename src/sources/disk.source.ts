@@ -1,4 +1,4 @@
-import { createReadStream, open, openSync, realpathSync, stat, statSync, type Stats } from 'node:fs';
+import { open, openSync, ReadStream, realpathSync, stat, statSync, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { fileErrorToHttp, fileNotFound } from '../http/file-errors.js';
 import type { FileIdentity } from './file-identity.js';
@@ -22,6 +22,45 @@ export function statForDownload(path: string): Stats {
  * file in memory rather than 64 KiB.
  */
 const READ_CHUNK = 256 * 1024;
+
+/**
+ * What a slow client's download reads at a time: the streams' default. Each chunk is written to the
+ * socket in one go when the client has drained the last; with many slow clients, 256 KiB writes add
+ * up within one turn of the event loop, and the app's other routes wait behind them (bench: JSON
+ * p99 1.5× that beside plain streams, 100 clients at 1 MiB/s; docs/benchmarks-slow-one-process.md).
+ */
+const SLOW_CLIENT_CHUNK = 64 * 1024;
+
+/** A client that held its download back longer than this is slow; one that keeps up drains in far less. */
+const SLOW_CLIENT_PAUSE_MS = 10;
+
+// @types/node declares no constructor for fs.ReadStream, which `createReadStream` calls with these.
+const FileStream = ReadStream as unknown as new (path: string, options: object) => ReadStream;
+
+/**
+ * A file's read stream that reads `highWaterMark` at a time while its client keeps up, and
+ * SLOW_CLIENT_CHUNK from when the client has held it back (`pipe()` pauses it until the socket
+ * drains) for longer than SLOW_CLIENT_PAUSE_MS, to the end. (The size `_read()` is asked is advisory
+ * for any Readable; Node's file stream reads what it is given. No library adapts it.)
+ */
+class FileReadStream extends FileStream {
+  #pausedAt?: number;
+  #slowClient = false;
+
+  constructor(path: string, options: object) {
+    super(path, options);
+    this.on('pause', () => (this.#pausedAt = performance.now()));
+    this.on('resume', () => {
+      if (this.#pausedAt !== undefined && performance.now() - this.#pausedAt > SLOW_CLIENT_PAUSE_MS) {
+        this.#slowClient = true;
+      }
+    });
+  }
+
+  override _read(size: number): void {
+    super._read(this.#slowClient ? Math.min(size, SLOW_CLIENT_CHUNK) : size);
+  }
+}
 
 /** statForDownload() off the event loop: Node's own path asks the filesystem in the thread pool. */
 function statForDownloadAsync(path: string): Promise<Stats> {
@@ -101,7 +140,7 @@ export class DiskSource {
   }
 
   #streamOf(fd: number, range: { start: number; end: number } | undefined, chunkSize: number): Readable {
-    const stream = createReadStream(this.path, { fd, ...range, highWaterMark: chunkSize });
+    const stream = new FileReadStream(this.path, { fd, ...range, highWaterMark: chunkSize });
     // Whoever sends the stream reports its errors (Nest's handler, see serve-file.ts); until then,
     // an error must not go unhandled and end the process.
     stream.on('error', () => {});
