@@ -63,6 +63,23 @@ describe('opening a file on disk for Node to send', () => {
     expect(await descriptorsOnceSettled(path)).toBe(0);
   });
 
+  it('a released file (the proxy sends it) opens nothing; its stream ends at once, empty, if read', async () => {
+    const path = join(dir, 'delegated.txt');
+    writeFileSync(path, 'hello');
+    const file = DownloadFile.fromPath(path);
+    file.release();
+    const chunks: Buffer[] = [];
+    const stream = file.getStream();
+    stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+    await finished(stream);
+    expect(Buffer.concat(chunks).length).toBe(0);
+    expect(file.opened).toBe(false);
+    expect(descriptorsOn(path)).toBe(0);
+    // What Nest then does with it (destroyUnsentBody): harmless.
+    file.getStream().destroy();
+    expect(file.getStream()).toBe(stream);
+  });
+
   it('reads 256 KiB at a time for a client that keeps up, 64 KiB once the client holds the download back', async () => {
     const path = join(dir, 'mebibyte.bin');
     const bytes = randomBytes(1 << 20);

@@ -7,7 +7,7 @@ import { relative, resolve, sep } from 'node:path';
 import { DownloadFile, type DownloadFileOptions } from '../files/download-file.js';
 import { statForDownload } from '../sources/disk.source.js';
 import { encodePathSegments } from '../paths/path-encoding.js';
-import { parentInside, realRoot, resolveFileInside, resolveInside, statInside } from './path-safety.js';
+import { below, parentInside, realRoot, resolveFileInside, resolveInside, statInside } from './path-safety.js';
 import { fileNotFound, writeErrorToHttp } from '../http/file-errors.js';
 import { storageFailed, uploadEnded } from '../metrics/storage-events.js';
 import {
@@ -86,7 +86,7 @@ export class FileSystemStorage implements Storage {
   }
 
   #urlOf(path: string): string {
-    return this.baseUrl + encodePathSegments(relative(this.location, path).split(sep).join('/'));
+    return this.baseUrl + encodePathSegments(below(this.location, path).split(sep).join('/'));
   }
 
   exists(name: string): boolean {

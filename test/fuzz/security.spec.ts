@@ -16,13 +16,15 @@ import {
 } from 'node:fs';
 import { validateHeaderValue } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import request from 'supertest';
 import { BUILT_IN_BACKENDS, DownloadModule, FileSystemStorage, XSendfile } from 'nestjs-downloadview';
 import { compileOptions } from '../../src/config/compile-options.js';
 import { buildContentDisposition } from '../../src/files/content-headers.js';
 import { matchRule } from '../../src/decision/match-rule.js';
+import { encodePathSegments } from '../../src/paths/path-encoding.js';
+import { isInside as moduleIsInside } from '../../src/storage/path-safety.js';
 
 // `npm run test:fuzz` runs 10,000 cases per property; the default run a smaller count.
 const numRuns = Number(process.env.FUZZ_RUNS ?? 300);
@@ -363,6 +365,38 @@ describe('property: save() and delete() never touch anything outside the root', 
           }
           const clean = [...listing(outside), ...listing(root)].every((entry) => !entry.includes('.downloadview-'));
           return clean && JSON.stringify(listing(outside)) === JSON.stringify(before);
+        },
+      ),
+      { numRuns },
+    );
+  });
+});
+
+// The checks every download runs are written for speed (a prefix test, a shortcut for names that
+// need no escape): each is held to the plain form it replaced, for any input.
+describe('fast forms of the per-download checks', () => {
+  const part = fc.constantFrom('a', 'ab', 'b', 'a b', 'é', '.', '..', '');
+  const absolute = fc.array(part, { maxLength: 4 }).map((parts) => resolve('/', ...parts));
+
+  it('isInside() agrees with relative() for absolute, normalised paths, with or without a trailing slash', () => {
+    fc.assert(
+      fc.property(absolute, absolute, fc.boolean(), fc.boolean(), (root, child, rootSlash, childSlash) => {
+        const rel = relative(root, child);
+        const expected = rel === '' || (!rel.startsWith('..' + sep) && rel !== '..' && !isAbsolute(rel));
+        const r = rootSlash && root !== sep ? root + sep : root;
+        const c = childSlash && child !== sep ? child + sep : child;
+        return moduleIsInside(r, c) === expected;
+      }),
+      { numRuns },
+    );
+  });
+
+  it('encodePathSegments() equals encoding each segment with encodeURIComponent', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.string({ unit: 'binary', maxLength: 30 }), fc.stringMatching(/^[\w.~!*'()/ -]{0,30}$/)),
+        (path) => {
+          return encodePathSegments(path) === path.toWellFormed().split('/').map(encodeURIComponent).join('/');
         },
       ),
       { numRuns },
