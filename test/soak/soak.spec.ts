@@ -1,6 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLighttpd } from '../support/lighttpd.js';
@@ -16,12 +16,20 @@ const collectGarbage = async (child: ChildProcess) => {
   child.kill('SIGUSR2');
   await new Promise((r) => setTimeout(r, 300));
 };
+/**
+ * Kept-alive connections, closed by the client after 2 s idle. Node's global agent keeps them 5 s,
+ * as long as lighttpd's `server.max-keep-alive-idle`, and lighttpd sends no `Keep-Alive: timeout`
+ * hint for the agent to go by: a connection to lighttpd left idle through the Node-served part (5 s
+ * on a loaded machine) could be closed by lighttpd just as the next part sent on it, a "socket hang
+ * up" that says nothing of the app (a CI run saw one).
+ */
+const agent = new Agent({ keepAlive: true, timeout: 2_000 });
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
 
 /** One GET; `abort` destroys it after the first body chunk. Resolves with the bytes received. */
 function download(port: number, path: string, abort: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path }, (res) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, agent }, (res) => {
       let received = 0;
       res.on('data', (chunk: Buffer) => {
         received += chunk.length;
@@ -78,6 +86,7 @@ describe(`soak: ${COUNT} Node-served downloads (a third aborted) and ${COUNT} de
   }, 120_000);
 
   afterAll(async () => {
+    agent.destroy();
     await lighttpd?.stop();
     app?.kill();
     rmSync(root, { recursive: true, force: true });
