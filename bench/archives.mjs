@@ -13,7 +13,7 @@ import { get } from 'node:http';
 import { mkdirSync, openSync, closeSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { accepts, children, fmt, freePort, median, prepareBench, runBenchmark, start } from './harness.mjs';
+import { accepts, children, fmt, freePort, median, prepareBench, range, runBenchmark, start } from './harness.mjs';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const SLOW_SECONDS = Number(process.env.BENCH_SLOW_SECONDS ?? 10);
@@ -140,7 +140,6 @@ async function main() {
   const slowPeak = ((await stats(statsPort)).peakRss - idle) / MiB;
 
   const check = (ok) => (ok ? 'met' : '**missed**');
-  const range = (m, d = 2) => `${fmt(m.median, d)} (${fmt(m.min, d)}–${fmt(m.max, d)})`;
   const rows = [
     [
       '1 GiB archive of 1,000 files ÷ the same bytes as one file (throughput)',

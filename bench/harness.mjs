@@ -122,6 +122,9 @@ export function median(values) {
 export const fmt = (n, d = 0) =>
   Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '—';
 
+/** A median with its spread, as the tables print it: "1.07 (0.94–1.32)". */
+export const range = (m, d = 2) => `${fmt(m.median, d)} (${fmt(m.min, d)}–${fmt(m.max, d)})`;
+
 /** x/y round by round (`xs` and `ys` hold one run per round, in the same order), then their median. */
 export const roundRatios = (xs, ys, field) => median(xs.map((x, i) => x[field] / ys[i][field]));
 

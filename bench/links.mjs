@@ -18,6 +18,7 @@ import {
   freePort,
   median,
   prepareBench,
+  range,
   runBenchmark,
   start,
   startBenchApp,
@@ -132,7 +133,6 @@ async function main() {
   }
   const issueCpu = median(issue.link.map((r, i) => r.cpuPer1000 / issue.json[i].cpuPer1000));
 
-  const range = (m, d = 2) => `${fmt(m.median, d)} (${fmt(m.min, d)}–${fmt(m.max, d)})`;
   const check = (ok) => (ok ? 'met' : '**missed**');
   const lines = ['| | req/s, median (min–max) | ÷ the same proxy, static | target |', '|---|---|---|---|'];
   for (const { file, names, rps, ratio } of rows) {

@@ -15,6 +15,7 @@ import {
   freePort,
   median,
   prepareBench,
+  range,
   runBenchmark,
   startBenchApp,
   stop,
@@ -58,7 +59,6 @@ async function main() {
   if (!recorded || Number(recorded[1]) === 0) throw new Error(`the SDK's app recorded no response:\n${scrape}`);
   await Promise.all(APPS.map((app) => stop(app.child)));
 
-  const range = (m, d = 2) => `${fmt(m.median, d)} (${fmt(m.min, d)}–${fmt(m.max, d)})`;
   const lines = [
     '| route | app | req/s | ÷ without metrics, req/s | ÷ without metrics, Node CPU per request | target |',
     '|---|---|---|---|---|---|',

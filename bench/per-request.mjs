@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench:per-request`: Node's CPU per request for a few routes of ONE bench app, run in
-// turn (the order reversed every other round), so that the process's state favours none of them.
+// turn (in an order that changes each round: orderOfRound), so that the process's state favours none of them.
 // Prints each route's median µs of CPU per request (min–max) and its ratio to the first route,
 // round by round. With BENCH_PROFILE=DIR the app also writes a V8 CPU profile there (node
 // --cpu-prof) when it ends: open it in Chrome's DevTools to see where a route's CPU goes.
@@ -8,7 +8,20 @@
 // /manual/1MiB.bin), BENCH_ROUNDS (7), BENCH_SECONDS (3), BENCH_BUILD=0 (dist/ as it is).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, median, prepareBench, runBenchmark, startBenchApp, waitFor, warmUp, wrk, WRK } from './harness.mjs';
+import {
+  freePort,
+  median,
+  orderOfRound,
+  prepareBench,
+  range,
+  roundRatios,
+  runBenchmark,
+  startBenchApp,
+  waitFor,
+  warmUp,
+  wrk,
+  WRK,
+} from './harness.mjs';
 
 const KIND = process.env.BENCH_APP ?? 'module-fastify';
 const ROUTES = (process.env.BENCH_ROUTES ?? '/json,/file/1MiB.bin,/manual/1MiB.bin').split(',');
@@ -35,18 +48,16 @@ runBenchmark(async () => {
   const runs = Object.fromEntries(ROUTES.map((route) => [route, []]));
   for (const route of ROUTES) warmUp(url(route), 2);
   for (let round = 0; round < ROUNDS; round++) {
-    for (const route of round % 2 ? [...ROUTES].reverse() : ROUTES) runs[route].push(wrk(url(route), app.pid, SECONDS));
+    for (const route of orderOfRound(ROUTES, round)) runs[route].push(wrk(url(route), app.pid, SECONDS));
   }
   await new Promise((resolve) => {
     app.once('exit', resolve);
     app.kill('SIGINT');
   });
-  const spread = ({ median: m, min, max }, digits) =>
-    `${m.toFixed(digits)} (${min.toFixed(digits)}–${max.toFixed(digits)})`;
   console.log(`${KIND}, ${ROUNDS} rounds of ${SECONDS} s per route (wrk ${WRK.join(' ')})`);
   for (const route of ROUTES) {
     const cpu = median(runs[route].map((run) => run.cpuPer1000 * 1000));
-    const ratio = median(runs[route].map((run, i) => run.cpuPer1000 / runs[ROUTES[0]][i].cpuPer1000));
-    console.log(`${route}: ${spread(cpu, 1)} µs of CPU per request, ${spread(ratio, 2)} × ${ROUTES[0]}`);
+    const ratio = roundRatios(runs[route], runs[ROUTES[0]], 'cpuPer1000');
+    console.log(`${route}: ${range(cpu, 1)} µs of CPU per request, ${range(ratio)} × ${ROUTES[0]}`);
   }
 });
